@@ -1,0 +1,227 @@
+"""The thin layer over the compiled module: C results become Python values.
+
+Everything that touches ``ffi`` or ``lib`` lives here. Calls that set up or
+inspect a queue raise through :mod:`posixq.errors`; the per-message calls
+(``try_receive``, ``try_send``, the timed and batch variants) are the C
+functions themselves, returning a count or ``-errno``, because they run on
+the hot path and their callers must tell "would block" from failure anyway.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any, Callable, NamedTuple, Optional
+
+from . import errors
+from ._posixq_cffi import ffi, lib
+
+__all__ = [
+    "NULL",
+    "Attributes",
+    "Batch",
+    "SendBatch",
+    "attributes",
+    "close",
+    "new_buffer",
+    "new_priority",
+    "open_queue",
+    "readable",
+    "timed_receive",
+    "timed_send",
+    "try_receive",
+    "try_send",
+    "unlink",
+    "unpack",
+    "writable",
+]
+
+NULL: Any = ffi.NULL
+unpack: Callable[[Any, int], bytes] = ffi.unpack
+# Receive buffers are written by the kernel before they are read: no need to zero them.
+_allocate = ffi.new_allocator(should_clear_after_alloc=False)
+
+#: One non-blocking attempt: length (receive), 0 (send) or -errno (-EAGAIN: would block).
+try_receive: Callable[[int, Any, int, Any], int] = lib.posixq_try_receive
+try_send: Callable[[int, Any, int, int], int] = lib.posixq_try_send
+#: One attempt that may block for at most ``seconds``: -ETIMEDOUT when they pass.
+timed_receive: Callable[[int, Any, int, Any, float], int] = lib.posixq_timed_receive
+timed_send: Callable[[int, Any, int, int, float], int] = lib.posixq_timed_send
+try_receive_many = lib.posixq_try_receive_many
+try_send_many = lib.posixq_try_send_many
+
+
+class Attributes(NamedTuple):
+    max_messages: int
+    max_message_size: int
+    current_messages: int
+    nonblocking: bool
+
+
+def open_queue(
+    name: bytes,
+    *,
+    create: bool,
+    exclusive: bool,
+    nonblocking: bool,
+    mode: int,
+    max_messages: Optional[int],
+    max_message_size: Optional[int],
+) -> tuple[int, bool]:
+    """Open queue ``name``, creating it if asked; returns (descriptor, created).
+
+    A queue this call creates gets exactly ``mode``, whatever the umask.
+    """
+    flags = lib.O_RDWR | (lib.O_NONBLOCK if nonblocking else 0)
+    while True:
+        if create:
+            fd = lib.posixq_open(
+                name,
+                flags | lib.O_CREAT | lib.O_EXCL,
+                mode,
+                max_messages or 0,
+                max_message_size or 0,
+            )
+            if fd >= 0:
+                err = -lib.posixq_fchmod(fd, mode)
+                if err:
+                    lib.posixq_close(fd)
+                    lib.posixq_unlink(name)
+                    raise errors.os_error(
+                        err, f"cannot set mode {mode:#o} on queue {name.decode(errors='replace')!r}"
+                    )
+                return fd, True
+            if fd != -errno.EEXIST or exclusive:
+                break
+        fd = lib.posixq_open(name, flags, 0, 0, 0)
+        # Unlinked between the two calls: try to create it again.
+        if fd >= 0 or not (create and fd == -errno.ENOENT):
+            break
+    if fd < 0:
+        raise errors.open_error(
+            -fd,
+            name.decode(errors="surrogateescape"),
+            create=create,
+            exclusive=exclusive,
+            max_messages=max_messages,
+            max_message_size=max_message_size,
+        )
+    return fd, False
+
+
+def close(fd: int) -> None:
+    lib.posixq_close(fd)
+
+
+def unlink(name: bytes) -> None:
+    err = -lib.posixq_unlink(name)
+    if err:
+        text = name.decode(errors="surrogateescape")
+        if err == errno.ENOENT:
+            raise errors.os_error(err, f"queue {text!r} does not exist (nothing to unlink)", text)
+        if err == errno.EACCES:
+            raise errors.os_error(
+                err, f"permission denied to unlink queue {text!r}: only its owner or root may", text
+            )
+        raise errors.os_error(err, f"cannot unlink queue {text!r}", text)
+
+
+def attributes(fd: int, name: str) -> Attributes:
+    attr = ffi.new("struct mq_attr *")
+    err = -lib.posixq_getattr(fd, attr)
+    if err:
+        raise errors.call_error(err, name, "mq_getattr")
+    return Attributes(
+        attr.mq_maxmsg, attr.mq_msgsize, attr.mq_curmsgs, bool(attr.mq_flags & lib.O_NONBLOCK)
+    )
+
+
+def new_buffer(size: int) -> Any:
+    """A receive buffer of ``size`` bytes, freed when garbage-collected."""
+    return _allocate("char[]", size)
+
+
+class Batch:
+    """Receive slots for up to ``capacity`` messages of ``size`` bytes each."""
+
+    def __init__(self, capacity: int, size: int) -> None:
+        self.capacity = capacity
+        self._size = size
+        self._buffer = _allocate("char[]", capacity * size)
+        self._lengths = ffi.new("size_t[]", capacity)
+        self._priorities = ffi.new("unsigned int[]", capacity)
+        self._error = ffi.new("int *")
+
+    @property
+    def error(self) -> int:
+        """-errno of the attempt that ended the last :meth:`receive` (-EAGAIN: queue empty)."""
+        return int(self._error[0])
+
+    def receive(self, fd: int, count: int) -> int:
+        """Take up to ``count`` queued messages without waiting; return how many."""
+        count = min(count, self.capacity)
+        return int(
+            try_receive_many(
+                fd, self._buffer, self._size, count, self._lengths, self._priorities, self._error
+            )
+        )
+
+    def slot(self, index: int) -> Any:
+        return self._buffer + index * self._size
+
+    def messages(self, count: int) -> list[bytes]:
+        buffer, size, lengths = self._buffer, self._size, self._lengths
+        return [unpack(buffer + i * size, lengths[i]) for i in range(count)]
+
+
+class SendBatch:
+    """Pointers to and lengths of messages to send in order, at one priority."""
+
+    def __init__(self, messages: list[Any], priority: int) -> None:
+        self._buffers = [ffi.from_buffer(m) for m in messages]  # keeps them alive
+        self._pointers = ffi.new("char *[]", self._buffers)
+        self._lengths = ffi.new("size_t[]", [len(m) for m in messages])
+        self._count = len(messages)
+        self._priority = priority
+        self._error = ffi.new("int *")
+
+    @property
+    def error(self) -> int:
+        """-errno of the attempt that ended the last :meth:`send` (-EAGAIN: queue full)."""
+        return int(self._error[0])
+
+    def send(self, fd: int, start: int) -> int:
+        """Send messages from index ``start`` on without waiting; return how many went."""
+        return int(
+            try_send_many(
+                fd,
+                self._pointers + start,
+                self._lengths + start,
+                self._count - start,
+                self._priority,
+                self._error,
+            )
+        )
+
+    def message(self, index: int) -> tuple[Any, int]:
+        return self._pointers[index], int(self._lengths[index])
+
+
+def new_priority() -> Any:
+    """A cell the kernel writes a received message's priority into."""
+    return ffi.new("unsigned int *")
+
+
+def readable(data: Any) -> Any:
+    """A pointer to a read-only buffer (memoryview), valid while ``data`` lives."""
+    return ffi.from_buffer(data)
+
+
+def writable(buffer: object) -> Any:
+    """A pointer into a caller's writable buffer, or a TypeError saying why not."""
+    try:
+        return ffi.from_buffer(buffer, require_writable=True)
+    except TypeError:
+        raise errors.ArgumentTypeError(
+            f"buffer must be a writable bytes-like object (bytearray, memoryview, "
+            f"array, numpy array), not {type(buffer).__name__}"
+        ) from None
