@@ -10,6 +10,7 @@ the hot path and their callers must tell "would block" from failure anyway.
 from __future__ import annotations
 
 import errno
+import os
 from typing import Any, Callable, NamedTuple, Optional
 
 from . import errors
@@ -26,6 +27,8 @@ __all__ = [
     "new_priority",
     "open_queue",
     "readable",
+    "reserve_placeholder",
+    "retire",
     "timed_receive",
     "timed_send",
     "try_receive",
@@ -109,7 +112,29 @@ def open_queue(
 
 
 def close(fd: int) -> None:
+    """Close descriptor ``fd``, whatever it refers to now."""
     lib.posixq_close(fd)
+
+
+_placeholder: list[int] = []
+
+
+def reserve_placeholder() -> None:
+    """Open, once per process, the file that retire() puts behind closed numbers."""
+    if not _placeholder:
+        fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        _placeholder.append(fd)
+        if len(_placeholder) > 1:  # another thread got there first
+            os.close(_placeholder.pop())
+
+
+def retire(fd: int) -> None:
+    """Release the queue behind ``fd`` but keep the number, now on /dev/null.
+
+    Until close(fd), the number cannot be handed to another file, and any
+    mq_* call still made on it fails with EBADF (it is no queue).
+    """
+    os.dup2(_placeholder[0], fd, inheritable=False)
 
 
 def unlink(name: bytes) -> None:
@@ -220,8 +245,8 @@ def writable(buffer: object) -> Any:
     """A pointer into a caller's writable buffer, or a TypeError saying why not."""
     try:
         return ffi.from_buffer(buffer, require_writable=True)
-    except TypeError:
+    except (TypeError, BufferError) as exc:  # BufferError: a read-only or strided view
         raise errors.ArgumentTypeError(
-            f"buffer must be a writable bytes-like object (bytearray, memoryview, "
-            f"array, numpy array), not {type(buffer).__name__}"
+            f"buffer must be a writable, contiguous bytes-like object (bytearray, "
+            f"memoryview, array, numpy array), not {type(buffer).__name__} ({exc})"
         ) from None

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Iterable, Optional
 
 from . import _arguments, _lowlevel, errors
-from ._lowlevel import NULL, timed_receive, timed_send, try_receive, try_send, unpack
+from ._lowlevel import NULL, new_buffer, timed_receive, timed_send, try_receive, try_send, unpack
 from .limits import read_sysctl
 from .waiters import Call, Waiter, default_waiter
 
@@ -60,7 +60,8 @@ class MessageQueue:
         create: bool = True,
         exclusive: bool = False,
     ) -> None:
-        self._closing = True  # until the descriptor is open: __del__ has nothing to do
+        self._closing = True  # until the descriptor is open
+        self._number = -1  # the descriptor number this object owns; __del__ closes it
         encoded = _arguments.queue_name(name)
         max_messages = _arguments.queue_size("max_messages", max_messages)
         max_message_size = _arguments.queue_size("max_message_size", max_message_size)
@@ -76,6 +77,7 @@ class MessageQueue:
             max_messages = max_messages or read_sysctl("msg_default")
             max_message_size = max_message_size or read_sysctl("msgsize_default")
 
+        _lowlevel.reserve_placeholder()
         fd, created = _lowlevel.open_queue(
             encoded,
             create=bool(create),
@@ -98,9 +100,8 @@ class MessageQueue:
         self._created = created
         self._waiter = waiter
         self._buffers: list[Any] = []  # receive buffers not in use; list ops are atomic
-        self._busy: list[None] = []  # one entry per call using the descriptor
         self._waiting: set[Call] = set()  # calls in a waiter, to wake on close()
-        self._to_close = [fd]  # popped by whoever really closes the descriptor
+        self._number = fd  # stays ours until __del__ (see close())
         self._closing = False
         waiter.attach(self)
 
@@ -124,11 +125,7 @@ class MessageQueue:
     @property
     def current_messages(self) -> int:
         """How many messages are in the queue now."""
-        self._enter()
-        try:
-            return _lowlevel.attributes(self._fd, self._name).current_messages
-        finally:
-            self._leave()
+        return _lowlevel.attributes(self._fd, self._name).current_messages
 
     @property
     def created(self) -> bool:
@@ -168,13 +165,21 @@ class MessageQueue:
         :raises TimedOutError: the queue stayed empty for ``timeout`` seconds.
         :raises QueueClosedError: the queue was closed before or during the call.
         """
+        # The hot path, _receive() written out: one C call when a message is queued.
+        if timeout is not None:
+            timeout = _arguments.timeout(timeout)
         buffers = self._buffers
         try:
             buf = buffers.pop()
         except IndexError:
-            buf = _lowlevel.new_buffer(self._size)
+            buf = new_buffer(self._size)
         try:
-            return unpack(buf, self._receive(buf, self._size, NULL, timeout))
+            fd = self._fd
+            size = self._size
+            result = try_receive(fd, buf, size, NULL)
+            if result < 0:
+                result = self._receive_blocked(result, fd, buf, size, NULL, timeout)
+            return unpack(buf, result)
         finally:
             buffers.append(buf)
 
@@ -184,7 +189,7 @@ class MessageQueue:
         try:
             buf = buffers.pop()
         except IndexError:
-            buf = _lowlevel.new_buffer(self._size)
+            buf = new_buffer(self._size)
         priority = _lowlevel.new_priority()
         try:
             return unpack(buf, self._receive(buf, self._size, priority, timeout)), priority[0]
@@ -221,54 +226,51 @@ class MessageQueue:
         size = self._size
         batch = _lowlevel.Batch(min(count, max(1, _BATCH_BYTES // size)), size)
         messages: list[bytes] = []
-        self._enter()
-        try:
+        taken = batch.receive(self._fd, count)
+        if not taken:
+            if batch.error != _EAGAIN:
+                raise self._error(-batch.error, "get", timeout)
+            first = batch.slot(0)
+            messages.append(unpack(first, self._receive(first, size, NULL, timeout)))
+            count -= 1
+            taken = batch.receive(self._fd, count) if count else 0
+        while True:
+            # Messages taken are returned even if a later attempt fails.
+            messages.extend(batch.messages(taken))
+            count -= taken
+            if not count or taken < batch.capacity:
+                break
             taken = batch.receive(self._fd, count)
-            if not taken:
-                if batch.error != _EAGAIN:
-                    raise self._error(-batch.error, "get", timeout)
-                first = batch.slot(0)
-                messages.append(unpack(first, self._receive(first, size, NULL, timeout)))
-                count -= 1
-                taken = batch.receive(self._fd, count) if count else 0
-            while True:
-                # Messages taken are returned even if a later attempt fails.
-                messages.extend(batch.messages(taken))
-                count -= taken
-                if not count or taken < batch.capacity:
-                    break
-                taken = batch.receive(self._fd, count)
-        finally:
-            self._leave()
         return messages
 
     def _receive(self, buf: Any, size: int, priority: Any, timeout: Optional[float]) -> int:
+        """Receive one message into ``buf``; return its length."""
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
-        busy = self._busy
-        busy.append(None)
-        try:
-            fd = self._fd
-            result = try_receive(fd, buf, size, priority)
-            if result < 0:
-                if result == _EAGAIN:
-                    result = self._wait(
-                        Call(
-                            fd,
-                            False,
-                            lambda: try_receive(fd, buf, size, priority),
-                            lambda seconds: timed_receive(fd, buf, size, priority, seconds),
-                            self._is_closing,
-                        ),
-                        timeout,
-                    )
-                if result < 0:
-                    raise self._error(-result, "get", timeout)
-            return result
-        finally:
-            busy.pop()
-            if self._closing:
-                self._release()
+        fd = self._fd
+        result = try_receive(fd, buf, size, priority)
+        if result < 0:
+            result = self._receive_blocked(result, fd, buf, size, priority, timeout)
+        return result
+
+    def _receive_blocked(
+        self, result: int, fd: int, buf: Any, size: int, priority: Any, timeout: Optional[float]
+    ) -> int:
+        """The rest of a receive whose first attempt returned ``result`` < 0."""
+        if result == _EAGAIN:
+            result = self._wait(
+                Call(
+                    fd,
+                    False,
+                    lambda: try_receive(fd, buf, size, priority),
+                    lambda seconds: timed_receive(fd, buf, size, priority, seconds),
+                    self._is_closing,
+                ),
+                timeout,
+            )
+        if result < 0:
+            raise self._error(-result, "get", timeout)
+        return result
 
     # -- sending --------------------------------------------------------------
 
@@ -293,7 +295,13 @@ class MessageQueue:
             data = message if type(message) is bytes else _lowlevel.readable(message)
         if type(priority) is not int or not 0 <= priority < _PRIORITY_MAX:
             priority = _arguments.priority(priority)
-        self._send(data, len(message), priority, timeout)
+        # The hot path, _send() written out: one C call when the queue has room.
+        if timeout is not None:
+            timeout = _arguments.timeout(timeout)
+        fd = self._fd
+        result = try_send(fd, data, len(message), priority)
+        if result < 0:
+            self._send_blocked(result, fd, data, len(message), priority, timeout)
 
     def put_many(
         self,
@@ -321,53 +329,49 @@ class MessageQueue:
         deadline = None if timeout is None else monotonic() + timeout
         batch = _lowlevel.SendBatch(datas, priority)
         sent = 0
-        self._enter()
-        try:
-            while True:
-                sent += batch.send(self._fd, sent)
-                if sent == len(datas):
-                    return
-                if batch.error != _EAGAIN:
-                    raise self._error(-batch.error, "put", timeout)
-                remaining = None if deadline is None else max(0.0, deadline - monotonic())
-                pointer, size = batch.message(sent)
-                try:
-                    self._send(pointer, size, priority, remaining)
-                except errors.TimedOutError:
-                    error = self._error(errno.ETIMEDOUT, "put_many", timeout)
-                    error.args = (f"{error}; {sent} of {len(datas)} messages were sent",)
-                    error.sent = sent  # type: ignore[attr-defined]
-                    raise error from None
-                sent += 1
-        finally:
-            self._leave()
+        while True:
+            sent += batch.send(self._fd, sent)
+            if sent == len(datas):
+                return
+            if batch.error != _EAGAIN:
+                raise self._error(-batch.error, "put", timeout)
+            remaining = None if deadline is None else max(0.0, deadline - monotonic())
+            pointer, size = batch.message(sent)
+            try:
+                self._send(pointer, size, priority, remaining)
+            except errors.TimedOutError:
+                error = self._error(errno.ETIMEDOUT, "put_many", timeout)
+                error.args = (f"{error}; {sent} of {len(datas)} messages were sent",)
+                error.sent = sent  # type: ignore[attr-defined]
+                raise error from None
+            sent += 1
 
     def _send(self, data: Any, size: int, priority: int, timeout: Optional[float]) -> None:
+        """Send the ``size`` bytes at ``data``."""
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
-        busy = self._busy
-        busy.append(None)
-        try:
-            fd = self._fd
-            result = try_send(fd, data, size, priority)
-            if result < 0:
-                if result == _EAGAIN:
-                    result = self._wait(
-                        Call(
-                            fd,
-                            True,
-                            lambda: try_send(fd, data, size, priority),
-                            lambda seconds: timed_send(fd, data, size, priority, seconds),
-                            self._is_closing,
-                        ),
-                        timeout,
-                    )
-                if result < 0:
-                    raise self._error(-result, "put", timeout, size)
-        finally:
-            busy.pop()
-            if self._closing:
-                self._release()
+        fd = self._fd
+        result = try_send(fd, data, size, priority)
+        if result < 0:
+            self._send_blocked(result, fd, data, size, priority, timeout)
+
+    def _send_blocked(
+        self, result: int, fd: int, data: Any, size: int, priority: int, timeout: Optional[float]
+    ) -> None:
+        """The rest of a send whose first attempt returned ``result`` < 0."""
+        if result == _EAGAIN:
+            result = self._wait(
+                Call(
+                    fd,
+                    True,
+                    lambda: try_send(fd, data, size, priority),
+                    lambda seconds: timed_send(fd, data, size, priority, seconds),
+                    self._is_closing,
+                ),
+                timeout,
+            )
+        if result < 0:
+            raise self._error(-result, "put", timeout, size)
 
     # -- waiting and errors -------------------------------------------------
 
@@ -410,38 +414,21 @@ class MessageQueue:
 
         The queue and its messages stay in the system until :meth:`unlink`.
         Calls waiting on this object in other threads or greenlets end with
-        :class:`~posixq.errors.QueueClosedError`; the descriptor is released
-        only once the last of them has left, so none can act on a
-        descriptor number the system has given to another file.
+        :class:`~posixq.errors.QueueClosedError`. The queue is released at
+        once, but its descriptor number stays reserved (on ``/dev/null``)
+        until this object is garbage-collected, so that a call still running
+        in another thread can never act on a file that reused the number.
         """
         if self._closing:
             return
         self._closing = True
-        self._fd = -1
+        fd, self._fd = self._fd, -1
         if self._waiting:
             error = errors.QueueClosedError(f"queue {self._name!r} was closed while waiting")
             for call in list(self._waiting):
                 if call.cancel is not None:
                     call.cancel(error)
-        if not self._busy:
-            self._release()
-
-    def _enter(self) -> None:
-        self._busy.append(None)
-
-    def _leave(self) -> None:
-        self._busy.pop()
-        if self._closing:
-            self._release()
-
-    def _release(self) -> None:
-        if self._busy:
-            return
-        try:
-            fd = self._to_close.pop()
-        except IndexError:
-            return
-        _lowlevel.close(fd)
+        _lowlevel.retire(fd)
 
     def unlink(self) -> None:
         """Remove the queue's name from the system.
@@ -464,9 +451,14 @@ class MessageQueue:
         self.close()
 
     def __del__(self) -> None:
+        # Nothing can be running on this object any more: free the number.
+        if self._number < 0:
+            return
         if not self._closing:
             warnings.warn(f"unclosed queue {self!r}", ResourceWarning, source=self, stacklevel=2)
-            self.close()
+            self._closing = True
+        _lowlevel.close(self._number)
+        self._number = -1
 
 
 def unlink(name: str) -> None:

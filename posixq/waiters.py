@@ -38,7 +38,6 @@ import math
 import os
 import select
 import sys
-import threading
 import warnings
 from time import monotonic
 from typing import Any, Callable, ClassVar, Optional
@@ -180,18 +179,21 @@ class GeventWaiter(ReadinessWaiter):
     def __init__(self) -> None:
         try:
             import gevent
+            from gevent.monkey import get_original
         except ImportError:
             raise ImportError("GeventWaiter needs gevent: pip install 'posixq[gevent]'") from None
         self._gevent = gevent
+        # The OS thread's id, even where monkey-patching makes threading's name the greenlet.
+        self._thread_id: Callable[[], int] = get_original("_thread", "get_ident")
 
     def wait(self, call: Call, seconds: float) -> None:
         gevent = self._gevent
         hub = gevent.get_hub()
         watcher = hub.loop.io(call.fd, 2 if call.writing else 1)
-        thread = threading.get_ident()
+        thread = self._thread_id()
 
         def cancel(error: BaseException) -> None:
-            if threading.get_ident() == thread:
+            if self._thread_id() == thread:
                 hub.cancel_wait(watcher, error)
 
         call.cancel = cancel
@@ -226,7 +228,7 @@ class BlockingWaiter(Waiter):
                 "each blocked get() or put() stops every greenlet; "
                 "use SelectWaiter or GeventWaiter",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=3,  # attach() <- MessageQueue.__init__ <- the caller
             )
 
     def block(self, call: Call, seconds: float) -> int:
