@@ -5,7 +5,10 @@ result and the error in one value, without a second trip through
 ``ffi.errno``. Every "try" helper passes an already expired deadline to
 ``mq_timed*``: on a non-blocking descriptor that fails with EAGAIN, on a
 blocking one with ETIMEDOUT, so one call is a non-blocking attempt whatever
-the descriptor's mode; both results come back as ``-EAGAIN``.
+the descriptor's mode; both results come back as ``-EAGAIN``. On a blocking
+descriptor the kernel checks for pending signals before the expired
+deadline, so an empty (or full) queue can also fail with EINTR: that too
+means "would block" and comes back as ``-EAGAIN``.
 """
 
 from cffi import FFI
@@ -117,7 +120,7 @@ ffibuilder.set_source(
 
     static int posixq_would_block(int err)
     {
-        return err == ETIMEDOUT ? -EAGAIN : -err;
+        return err == ETIMEDOUT || err == EINTR ? -EAGAIN : -err;
     }
 
     static long posixq_try_receive(mqd_t mqdes, char *buf, size_t size,
