@@ -197,23 +197,36 @@ def _emfile_error(
             f"and files, or raise the limit (ulimit -n)",
             name,
         )
+    if max_messages is None and max_message_size is None:
+        max_messages = limits.read_sysctl("msg_default")
+        max_message_size = limits.read_sysctl("msgsize_default")
     if max_messages is None or max_message_size is None:
-        sizes = "the sizes asked for"
         need = None
+        needs = "its size"
     else:
         need = limits.queue_cost(max_messages, max_message_size)
-        sizes = f"max_messages={max_messages}, max_message_size={max_message_size}"
+        needs = (
+            f"max_messages={max_messages} x max_message_size={max_message_size} "
+            f"takes {need} bytes"
+        )
     soft, hard = limits.host_limits().rlimit_msgqueue
     left = limits.remaining_msgqueue_bytes(need)
+    if left is None:
+        room = "the user's other queues hold the rest"
+    else:
+        room = f"the user's other queues leave about {left} bytes"
     message = (
-        f"cannot create queue {name!r} ({sizes}): it needs "
-        f"{'more' if need is None else need} bytes of this user's message queue "
-        f"limit (RLIMIT_MSGQUEUE, ulimit -q: {soft} bytes, hard limit {hard}), and "
-        f"the user's other queues leave {'about ' if left else ''}{left or 0} bytes; "
-        f"close and unlink unused queues, ask for smaller sizes, or raise the limit "
-        f"(ulimit -q, LimitMSGQUEUE= in a systemd unit, --ulimit msgqueue= for a container)"
+        f"cannot create queue {name!r}: {needs} of this user's message queue limit "
+        f"(RLIMIT_MSGQUEUE, ulimit -q: {soft} bytes, hard limit {_limit(hard)}), and "
+        f"{room}; close and unlink unused queues, ask for smaller sizes, or raise the "
+        f"limit (ulimit -q, LimitMSGQUEUE= in a systemd unit, --ulimit msgqueue= for a "
+        f"container)"
     )
     return os_error(errno.EMFILE, message, name)
+
+
+def _limit(value: int) -> str:
+    return "unlimited" if value == limits.RLIM_INFINITY else str(value)
 
 
 def call_error(err: int, name: str, operation: str) -> MessageQueueError:

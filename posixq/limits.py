@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 SYSCTL_DIR = "/proc/sys/fs/mqueue"
+RLIM_INFINITY = resource.RLIM_INFINITY
 
 # Bookkeeping the kernel charges per message slot on 64-bit Linux: one
 # struct msg_msg and, for up to MQ_PRIO_MAX slots, one priority tree node
