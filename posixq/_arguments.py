@@ -100,7 +100,10 @@ def timeout(value: object) -> Optional[float]:
         raise ArgumentTypeError(
             f"timeout must be a number of seconds or None, not {_type_name(value)}"
         )
-    seconds = float(value)
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int beyond any float: as long as inf, or as wrong as -inf
+        seconds = math.inf if value > 0 else -math.inf
     if math.isnan(seconds) or seconds < 0:
         raise InvalidArgumentError(
             f"timeout={value!r} must be 0 or more seconds, or None to wait forever"
