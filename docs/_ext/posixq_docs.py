@@ -6,6 +6,8 @@
 * References to the standard library (``select.poll``, ``time.monotonic``)
   become links to docs.python.org, checked by importing the object, where
   intersphinx would need to download an inventory.
+* Every name in the ``__all__`` of posixq's public modules must be
+  documented somewhere, or the build warns (and ``-W`` fails it).
 * References written as a short name inside posixq's own docstrings (e.g.
   ``:raises TimedOutError:`` in a method of ``MessageQueue``) resolve to the
   one documented posixq object of that name; an ambiguous or unknown name
@@ -26,7 +28,10 @@ from typing import Any, Optional
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
 
 PYTHON_DOCS = "https://docs.python.org/3/"
 
@@ -135,7 +140,21 @@ def _resolve(
     )
 
 
+#: The public modules, whose ``__all__`` the API reference must cover.
+PUBLIC_MODULES = ("posixq", "posixq.errors", "posixq.waiters", "posixq.limits", "posixq.aio")
+
+
+def _check_coverage(app: Sphinx, env: Any) -> None:
+    objects = env.get_domain("py").objects
+    for modname in PUBLIC_MODULES:
+        module = importlib.import_module(modname)
+        for name in module.__all__:
+            if f"{modname}.{name}" not in objects:
+                logger.warning("public name %s.%s is not documented", modname, name)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("posixq-output", PosixqOutput)
     app.connect("missing-reference", _resolve)
+    app.connect("env-check-consistency", _check_coverage)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
