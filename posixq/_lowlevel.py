@@ -25,6 +25,7 @@ __all__ = [
     "close",
     "new_buffer",
     "new_priority",
+    "new_receive_buffer",
     "open_queue",
     "readable",
     "reserve_placeholder",
@@ -163,6 +164,15 @@ def attributes(fd: int, name: str) -> Attributes:
 def new_buffer(size: int) -> Any:
     """A receive buffer of ``size`` bytes, freed when garbage-collected."""
     return _allocate("char[]", size)
+
+
+def new_receive_buffer(size: int) -> tuple[Any, Any]:
+    """A buffer of ``size`` bytes and a view of it: ``view[:n]`` is its first n bytes.
+
+    Slicing the view copies the bytes out a little faster than unpack().
+    """
+    buffer = _allocate("char[]", size)
+    return buffer, ffi.buffer(buffer)
 
 
 class Batch:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import errno
 import warnings
+from collections import deque
 from time import monotonic
 from types import TracebackType
 from typing import Any, Iterable, Optional
 
 from . import _arguments, _lowlevel, errors
-from ._lowlevel import NULL, new_buffer, timed_receive, timed_send, try_receive, try_send, unpack
+from ._lowlevel import (
+    NULL,
+    new_receive_buffer,
+    timed_receive,
+    timed_send,
+    try_receive,
+    try_send,
+    unpack,
+)
 from .limits import read_sysctl
 from .waiters import Call, Waiter, default_waiter
 
@@ -99,7 +108,9 @@ class MessageQueue:
         self._size = attributes.max_message_size
         self._created = created
         self._waiter = waiter
-        self._buffers: list[Any] = []  # receive buffers not in use; list ops are atomic
+        # (buffer, view) pairs for receiving, not in use. deque's pop and append are
+        # atomic, and unlike a list's never reallocate as the pool empties and refills.
+        self._buffers: deque[tuple[Any, Any]] = deque()
         self._waiting: set[Call] = set()  # calls in a waiter, to wake on close()
         self._number = fd  # stays ours until __del__ (see close())
         self._closing = False
@@ -170,31 +181,35 @@ class MessageQueue:
             timeout = _arguments.timeout(timeout)
         buffers = self._buffers
         try:
-            buf = buffers.pop()
+            pair = buffers.pop()
         except IndexError:
-            buf = new_buffer(self._size)
+            pair = new_receive_buffer(self._size)
+        buf, view = pair
         try:
             fd = self._fd
             size = self._size
             result = try_receive(fd, buf, size, NULL)
             if result < 0:
                 result = self._receive_blocked(result, fd, buf, size, NULL, timeout)
-            return unpack(buf, result)
+            message: bytes = view[:result]
+            return message
         finally:
-            buffers.append(buf)
+            buffers.append(pair)
 
     def get_with_priority(self, timeout: Optional[float] = None) -> tuple[bytes, int]:
         """Like :meth:`get`, and also return the message's priority."""
         buffers = self._buffers
         try:
-            buf = buffers.pop()
+            pair = buffers.pop()
         except IndexError:
-            buf = new_buffer(self._size)
+            pair = new_receive_buffer(self._size)
+        buf, view = pair
         priority = _lowlevel.new_priority()
         try:
-            return unpack(buf, self._receive(buf, self._size, priority, timeout)), priority[0]
+            length = self._receive(buf, self._size, priority, timeout)
+            return view[:length], priority[0]
         finally:
-            buffers.append(buf)
+            buffers.append(pair)
 
     def get_into(self, buffer: Any, timeout: Optional[float] = None) -> tuple[int, int]:
         """Receive a message into ``buffer`` without a copy; return (length, priority).
