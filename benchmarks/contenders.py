@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import select
 import time
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Optional
@@ -27,10 +28,6 @@ try:
 except ImportError:  # the suite reports its rows as skipped
     posix_ipc = None
 
-try:
-    import gevent
-except ImportError:
-    gevent = None
 
 POSIXQ = ("select", "gevent", "blocking")
 LABELS = {
@@ -58,8 +55,8 @@ def available(kind: str) -> Optional[str]:
     """None if ``kind`` can run here, else why not."""
     if kind in ("posix_ipc", "baseplate") and posix_ipc is None:
         return "posix_ipc is not installed (pip install posix_ipc)"
-    if kind == "gevent" and gevent is None:
-        return "gevent is not installed"
+    if kind == "gevent" and importlib.util.find_spec("gevent") is None:
+        return "gevent is not installed"  # imported only where used: it is large
     return None
 
 
