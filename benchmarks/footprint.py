@@ -18,6 +18,7 @@ from contenders import LABELS, available
 from harness import (
     Row,
     Settings,
+    count_label,
     log,
     python_peer,
     rotated,
@@ -81,7 +82,7 @@ def run_imports(settings: Settings) -> list[Row]:
 
 def run_memory(settings: Settings) -> list[Row]:
     n = settings.count(1_000_000, 20_000)
-    scenario = f"RSS over {n // 1000}k put+get pairs of 64 B"
+    scenario = f"RSS over {count_label(n)} put+get pairs of 64 B"
     rows: list[Row] = []
     kinds = ["select"]
     if available("posix_ipc") is None:

@@ -258,6 +258,15 @@ class Settings:
         return 3 * self.rounds
 
 
+def count_label(n: int) -> str:
+    """1M, 200k, 500: how scenario names show counts."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
 def log(*parts: object) -> None:
     """Progress, on stderr so that stdout holds only the table."""
     print(*parts, file=sys.stderr, flush=True)

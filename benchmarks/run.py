@@ -118,6 +118,12 @@ def load_average() -> str:
         return " ".join(f.read().split()[:3])
 
 
+def memory() -> str:
+    with open("/proc/meminfo") as f:
+        total = int(f.readline().split()[1])
+    return f"{total / (1 << 20):.1f} GiB"
+
+
 def describe_machine() -> dict[str, Any]:
     def cpu() -> str:
         with open("/proc/cpuinfo") as f:
@@ -152,6 +158,7 @@ def describe_machine() -> dict[str, Any]:
         "gevent": version("gevent"),
         "cffi": version("cffi"),
         "fs.mqueue": f"msg_max={sysctl('msg_max')} msgsize_max={sysctl('msgsize_max')}",
+        "memory": memory(),
         "load average at start": load_average(),
     }
 
@@ -239,8 +246,18 @@ def format_targets(rows: Sequence[Row]) -> str:
     met = sum(1 for r in targeted if r.met)
     lines = [f"\nTargets of the performance issue: {met} of {len(targeted)} met"]
     for r in targeted:
-        lines.append(f"  {_verdict(r):<40} {r.scenario} / {r.contender} / {r.metric}")
+        lines.append(
+            f"  {_verdict(r):<32} {r.scenario} / {r.contender} / {r.metric}: {_target_measure(r)}"
+        )
     return "\n".join(lines)
+
+
+def _target_measure(row: Row) -> str:
+    """What a target was judged on: the ratio to posix_ipc if it has one, else the value."""
+    if row.vs_ipc is not None:
+        measured = f"{_ratio(row.vs_ipc)} posix_ipc"
+        return measured + (f", {_ratio(row.vs_c)} C" if "C" in row.target else "")
+    return f"{_number(row.value)} {row.unit}"
 
 
 def format_markdown(rows: Sequence[Row], command: str, machine: dict[str, Any]) -> str:
@@ -259,7 +276,8 @@ def format_markdown(rows: Sequence[Row], command: str, machine: dict[str, Any]) 
         *[f"- {key}: {value}" for key, value in machine.items()],
         "",
         "`v`: lower is better, `^`: higher is better. Ratios are medians of per-round ratios "
-        "(the contender's value over posix_ipc's or C's in the same round).",
+        "(the contender's value over posix_ipc's or C's in the same round). A load average "
+        "above the core count means other processes competed for the CPUs during the run.",
         "",
         header,
         rule,
@@ -268,6 +286,11 @@ def format_markdown(rows: Sequence[Row], command: str, machine: dict[str, Any]) 
         *[f"- {note}" for note in notes(rows)],
         "",
         f"Targets met: {met} of {len(targeted)}.",
+        "",
+        *[
+            f"- {_verdict(r)}: {r.scenario} / {r.contender} / {r.metric} ({_target_measure(r)})"
+            for r in targeted
+        ],
         "",
     ]
     return "\n".join(parts)

@@ -11,6 +11,7 @@ from contenders import LABELS, POSIXQ, runnable
 from harness import (
     Row,
     Settings,
+    count_label,
     log,
     python_peer,
     round_robin,
@@ -29,7 +30,7 @@ PINGPONG_CONTENDERS = (*POSIXQ, "posix_ipc", "baseplate", "c")
 
 def run_stream(settings: Settings) -> list[Row]:
     n = settings.count(200_000, 2_000)
-    scenario = f"{n // 1000}k x {SIZE} B, producer -> consumer"
+    scenario = f"{count_label(n)} x {SIZE} B, producer -> consumer"
     contenders, rows = runnable(STREAM_CONTENDERS, settings, GROUP_STREAM, scenario)
     log(f"stream: {len(contenders)} contenders x {settings.rounds} rounds of {n} messages")
     with temp_queue("stream", 10, SIZE) as name:
@@ -62,7 +63,7 @@ def run_stream(settings: Settings) -> list[Row]:
 def run_pingpong(settings: Settings) -> list[Row]:
     n = settings.count(20_000, 1_000)
     warmup = settings.count(2_000, 200)
-    scenario = f"round trip, {SIZE} B, {n // 1000}k rounds"
+    scenario = f"round trip, {SIZE} B, {count_label(n)} rounds"
     contenders, rows = runnable(PINGPONG_CONTENDERS, settings, GROUP_PINGPONG, scenario)
     log(f"ping-pong: {len(contenders)} contenders x {settings.rounds} rounds of {n} round trips")
     with temp_queue("ping", 1, SIZE) as ping, temp_queue("pong", 1, SIZE) as pong:
