@@ -219,6 +219,14 @@ class SendBatch:
         self._priority = priority
         self._error = ffi.new("int *")
 
+    def __enter__(self) -> SendBatch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """End the exports of the messages' buffers (see :func:`readable`)."""
+        for buffer in self._buffers:
+            ffi.release(buffer)
+
     @property
     def error(self) -> int:
         """-errno of the attempt that ended the last :meth:`send` (-EAGAIN: queue full)."""
@@ -247,7 +255,15 @@ def new_priority() -> Any:
 
 
 def readable(data: Any) -> Any:
-    """A pointer to a read-only buffer (memoryview), valid while ``data`` lives."""
+    """A pointer to a read-only buffer (memoryview), valid while ``data`` lives.
+
+    Use it as a context manager, so that the export ends before the caller
+    returns or raises: where the export outlives the call, a traceback
+    kept in a reference cycle holds both the memoryview and its export, and
+    the garbage collector crashes Python before 3.12.7 when it breaks the
+    cycle (CPython gh-77894). The same holds for :func:`writable` and
+    :class:`SendBatch`.
+    """
     return ffi.from_buffer(data)
 
 

@@ -218,15 +218,15 @@ class MessageQueue:
             numpy array...) of at least :attr:`max_message_size` bytes; the
             message fills its first ``length`` bytes.
         """
-        pointer = _lowlevel.writable(buffer)
-        if len(pointer) < self._size:
-            raise errors.InvalidArgumentError(
-                f"buffer of {len(pointer)} bytes is smaller than the messages queue "
-                f"{self._name!r} may hold (max_message_size={self._size}); "
-                f"pass one of at least {self._size} bytes"
-            )
-        priority = _lowlevel.new_priority()
-        return self._receive(pointer, self._size, priority, timeout), priority[0]
+        with _lowlevel.writable(buffer) as pointer:  # the export ends here (see readable())
+            if len(pointer) < self._size:
+                raise errors.InvalidArgumentError(
+                    f"buffer of {len(pointer)} bytes is smaller than the messages queue "
+                    f"{self._name!r} may hold (max_message_size={self._size}); "
+                    f"pass one of at least {self._size} bytes"
+                )
+            priority = _lowlevel.new_priority()
+            return self._receive(pointer, self._size, priority, timeout), priority[0]
 
     def get_many(self, max_count: int, timeout: Optional[float] = None) -> list[bytes]:
         """Take up to ``max_count`` messages: wait for the first, take the rest if queued.
@@ -307,7 +307,11 @@ class MessageQueue:
             data: Any = message
         else:
             message = _arguments.message(message)
-            data = message if type(message) is bytes else _lowlevel.readable(message)
+            if type(message) is not bytes:
+                with _lowlevel.readable(message) as data:  # the export ends here (see readable())
+                    self._send(data, len(message), _arguments.priority(priority), timeout)
+                return
+            data = message
         if type(priority) is not int or not 0 <= priority < _PRIORITY_MAX:
             priority = _arguments.priority(priority)
         # The hot path, _send() written out: one C call when the queue has room.
@@ -342,24 +346,24 @@ class MessageQueue:
         if not datas:
             return
         deadline = None if timeout is None else monotonic() + timeout
-        batch = _lowlevel.SendBatch(datas, priority)
         sent = 0
-        while True:
-            sent += batch.send(self._fd, sent)
-            if sent == len(datas):
-                return
-            if batch.error != _EAGAIN:
-                raise self._error(-batch.error, "put", timeout)
-            remaining = None if deadline is None else max(0.0, deadline - monotonic())
-            pointer, size = batch.message(sent)
-            try:
-                self._send(pointer, size, priority, remaining)
-            except errors.TimedOutError:
-                error = self._error(errno.ETIMEDOUT, "put_many", timeout)
-                error.args = (f"{error}; {sent} of {len(datas)} messages were sent",)
-                error.sent = sent  # type: ignore[attr-defined]
-                raise error from None
-            sent += 1
+        with _lowlevel.SendBatch(datas, priority) as batch:  # exports end here (see readable())
+            while True:
+                sent += batch.send(self._fd, sent)
+                if sent == len(datas):
+                    return
+                if batch.error != _EAGAIN:
+                    raise self._error(-batch.error, "put", timeout)
+                remaining = None if deadline is None else max(0.0, deadline - monotonic())
+                pointer, size = batch.message(sent)
+                try:
+                    self._send(pointer, size, priority, remaining)
+                except errors.TimedOutError:
+                    error = self._error(errno.ETIMEDOUT, "put_many", timeout)
+                    error.args = (f"{error}; {sent} of {len(datas)} messages were sent",)
+                    error.sent = sent  # type: ignore[attr-defined]
+                    raise error from None
+                sent += 1
 
     def _send(self, data: Any, size: int, priority: int, timeout: Optional[float]) -> None:
         """Send the ``size`` bytes at ``data``."""
