@@ -151,9 +151,9 @@ class AsyncMessageQueue:
         if the queue already exists.
 
     Any number of tasks may wait on one queue; each call receives or sends
-    a whole message of its own, and waiting readers are woken in the
-    order they started to wait. Use the queue from one event loop at a
-    time, in that loop's thread. Close it when done, or use it with
+    a whole message of its own. Each time the loop reports the queue
+    ready, one waiting task is woken, the longest waiting first. Use the
+    queue from one event loop at a time, in that loop's thread. Close it when done, or use it with
     ``async with``; ``async for message in queue`` receives messages until
     the queue is closed. :meth:`from_queue` adopts an open
     :class:`~posixq.MessageQueue`.

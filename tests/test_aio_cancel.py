@@ -9,7 +9,7 @@ import time
 from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
-from aio_support import LOOPS, async_queues, epoll_watches, run, skip_unless_available
+from aio_support import LOOPS, SLACK, async_queues, epoll_watches, run, skip_unless_available
 
 import posixq
 from posixq.aio import AsyncMessageQueue
@@ -126,6 +126,39 @@ def test_task_group_cancellation_loses_nothing(loop_name: str, make_aqueue: Make
         return await drain(mq)
 
     assert run(loop_name, main) == [b"0", b"1", b"2"]
+
+
+@pytest.mark.parametrize("operation", ["get", "put"])
+def test_cancelling_one_waiter_leaves_the_others_waiting(
+    loop_name: str, make_aqueue: MakeQueue, operation: str
+) -> None:
+    """Cancelling one of three waiting tasks leaves the other two woken by the queue as before."""
+    mq = make_aqueue()
+
+    async def main() -> list[Any]:
+        loop = asyncio.get_running_loop()
+        if operation == "put":
+            for i in range(mq.max_messages):
+                await mq.put(b"%d" % i)
+        call = mq.get if operation == "get" else lambda: mq.put(b"new")
+        waiting = [asyncio.ensure_future(call()) for _ in range(3)]
+        await asyncio.sleep(0.02)
+        waiting[1].cancel()
+        await asyncio.sleep(0.02)
+        assert epoll_watches(mq.fileno()), "cancelling one waiter unregistered the others"
+        started = loop.time()
+        for _ in range(2):
+            if operation == "get":
+                await mq.put(b"m")
+            else:
+                assert await mq.get(timeout=0) in (b"0", b"1")
+        results = await asyncio.wait_for(asyncio.gather(waiting[0], waiting[2]), SLACK + 1)
+        assert loop.time() - started < SLACK
+        assert waiting[1].cancelled()
+        assert not epoll_watches(mq.fileno())
+        return list(results)
+
+    assert run(loop_name, main) == ([b"m", b"m"] if operation == "get" else [None, None])
 
 
 @pytest.mark.parametrize("turns", [0, 1, 2, 3])
