@@ -314,6 +314,32 @@ def test_invalid_timeout_is_refused_before_anything_happens(
     run(loop_name, main)
 
 
+def test_invalid_arguments_raise_at_once_where_the_call_would_wait(
+    loop_name: str, make_aqueue: MakeQueue
+) -> None:
+    """A bad count, priority or message raises at once, even on an empty (or full) queue."""
+    mq = make_aqueue()
+
+    async def main() -> None:
+        for call, error in (
+            (lambda: mq.get_many(0), posixq.InvalidArgumentError),
+            (lambda: mq.get_into(b"read-only" * 10), posixq.ArgumentTypeError),
+        ):
+            with pytest.raises(error):
+                await asyncio.wait_for(call(), 5)
+        sent = await fill(mq)
+        for call, error in (
+            (lambda: mq.put(b"x", priority=-1), posixq.InvalidArgumentError),
+            (lambda: mq.put(42), posixq.ArgumentTypeError),
+            (lambda: mq.put_many([b"x", 42]), posixq.ArgumentTypeError),
+        ):
+            with pytest.raises(error):
+                await asyncio.wait_for(call(), 5)
+        assert await drain(mq) == sent
+
+    run(loop_name, main)
+
+
 def test_infinite_timeout_waits_like_none(loop_name: str, make_aqueue: MakeQueue) -> None:
     """timeout=inf waits until a message comes, as None does."""
     mq = make_aqueue()
