@@ -8,6 +8,9 @@
 * ``baseplate``: baseplate.lib.message_queue's wrapper around posix_ipc,
   reproduced below: a non-blocking descriptor, and on ``BusyError`` a
   ``select()`` on the descriptor before trying again;
+* ``cffi``: posixq's own C helpers called straight through cffi from a
+  one-line Python function, without MessageQueue: the floor of any
+  cffi-based get/put, to tell the binding's cost from the methods' cost;
 * ``c``: the C program mqbench.c (see cprogram.py), not opened here.
 """
 
@@ -37,6 +40,7 @@ LABELS = {
     "batch": "posixq get_many/put_many",
     "posix_ipc": "posix_ipc",
     "baseplate": "posix_ipc + select (baseplate)",
+    "cffi": "cffi floor (posixq's helpers, raw)",
     "c": "C (mqbench.c)",
 }
 
@@ -55,6 +59,11 @@ def available(kind: str) -> Optional[str]:
     """None if ``kind`` can run here, else why not."""
     if kind in ("posix_ipc", "baseplate") and posix_ipc is None:
         return "posix_ipc is not installed (pip install posix_ipc)"
+    if kind == "cffi":
+        from posixq import _posixq_cffi
+
+        if not all(hasattr(_posixq_cffi.lib, f) for f in ("posixq_try_send", "posixq_try_receive")):
+            return "posixq's compiled module no longer has posixq_try_send/posixq_try_receive"
     if kind == "gevent" and importlib.util.find_spec("gevent") is None:
         return "gevent is not installed"  # imported only where used: it is large
     return None
@@ -98,7 +107,30 @@ def open_handle(kind: str, name: str) -> Handle:
     if kind == "baseplate":
         b = BaseplateStyleQueue(name)
         return Handle(b.put, b.get, b.get, b.close, b)
+    if kind == "cffi":
+        return raw_cffi_handle(name)
     raise ValueError(kind)
+
+
+def raw_cffi_handle(name: str) -> Handle:
+    """put/get as one cffi call each (plus ffi.unpack), on posixq's non-blocking descriptor."""
+    from posixq._posixq_cffi import ffi, lib
+
+    q = MessageQueue(name, create=False, waiter=SelectWaiter())
+    fd, size = q.fileno(), q.max_message_size
+    buf, null, unpack = ffi.new("char[]", size), ffi.NULL, ffi.unpack
+    try_send, try_receive = lib.posixq_try_send, lib.posixq_try_receive
+
+    def put(message: bytes) -> int:
+        return try_send(fd, message, len(message), 0)  # type: ignore[no-any-return]
+
+    def get() -> bytes:
+        return unpack(buf, try_receive(fd, buf, size, null))  # type: ignore[no-any-return]
+
+    def get_timeout(seconds: float) -> bytes:
+        raise NotImplementedError("the cffi floor never waits")
+
+    return Handle(put, get, get_timeout, q.close, q)
 
 
 def timeout_errors() -> tuple[type[BaseException], ...]:

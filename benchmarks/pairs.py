@@ -26,7 +26,7 @@ from harness import (
 
 GROUP = "1 pairs"
 SIZES = (64, 1024, 8192)
-CONTENDERS = (*POSIXQ, "posix_ipc", "baseplate", "c")
+CONTENDERS = (*POSIXQ, "posix_ipc", "baseplate", "cffi", "c")
 
 
 def time_pairs(
