@@ -13,6 +13,7 @@
  *   mqbench consume NAME N            blocking: receive N messages
  *   mqbench echo PING PONG N          blocking: receive on PING, send it on PONG
  *   mqbench ping PING PONG N WARMUP   round trips through an echo peer
+ *   mqbench timeout NAME N MS         N mq_timedreceive(MS ms) on an empty queue
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -204,6 +205,28 @@ int main(int argc, char **argv)
         qsort(rtt, (size_t)n, sizeof *rtt, compare_ll);
         printf("{\"p50_ns\": %lld, \"p99_ns\": %lld}\n", percentile(rtt, n, 50),
                percentile(rtt, n, 99));
+    } else if (!strcmp(mode, "timeout") && argc == 5) {
+        long n = atol(argv[3]), ms = atol(argv[4]), i;
+        mqd_t q = open_queue(argv[2], O_RDONLY, &msgsize);
+        long long *late = malloc(sizeof *late * (size_t)n), t;
+        buf = malloc((size_t)msgsize);
+        handshake();
+        for (i = 0; i < n; i++) {
+            struct timespec deadline;
+            clock_gettime(CLOCK_REALTIME, &deadline);
+            deadline.tv_nsec += (ms % 1000) * 1000000L;
+            deadline.tv_sec += ms / 1000 + deadline.tv_nsec / 1000000000L;
+            deadline.tv_nsec %= 1000000000L;
+            t = now_ns();
+            if (mq_timedreceive(q, buf, (size_t)msgsize, NULL, &deadline) >= 0 ||
+                errno != ETIMEDOUT)
+                die("mq_timedreceive on an empty queue");
+            late[i] = now_ns() - t - ms * 1000000LL;
+        }
+        printf("{\"overshoot_ns\": [");
+        for (i = 0; i < n; i++)
+            printf(i ? ", %lld" : "%lld", late[i]);
+        printf("]}\n");
     } else {
         fprintf(stderr, "usage: see the comment at the top of mqbench.c\n");
         return 2;
