@@ -25,6 +25,16 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+def _shown(value: object) -> str:
+    """``str(value)``, or a summary of an int too long to print (sys.set_int_max_str_digits)."""
+    try:
+        return str(value)
+    except ValueError:
+        if isinstance(value, int):
+            return f"<{'negative ' if value < 0 else ''}int of {value.bit_length()} bits>"
+        return f"<{_type_name(value)}>"
+
+
 def queue_name(name: object) -> bytes:
     """``name`` encoded for mq_open, or an error saying what is wrong with it."""
     if not isinstance(name, str):
@@ -68,9 +78,11 @@ def queue_size(parameter: str, value: object) -> Optional[int]:
             f"{parameter} must be a positive int or None, not {_type_name(value)}"
         )
     if value < 1:
-        raise InvalidArgumentError(f"{parameter}={value} must be at least 1")
+        raise InvalidArgumentError(f"{parameter}={_shown(value)} must be at least 1")
     if value > _SIZE_CEILING:
-        raise InvalidArgumentError(f"{parameter}={value} is larger than Linux allows for any queue")
+        raise InvalidArgumentError(
+            f"{parameter}={_shown(value)} is larger than Linux allows for any queue"
+        )
     return value
 
 
@@ -79,7 +91,7 @@ def count(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ArgumentTypeError(f"max_count must be an int, not {_type_name(value)}")
     if value < 1:
-        raise InvalidArgumentError(f"max_count={value} must be at least 1")
+        raise InvalidArgumentError(f"max_count={_shown(value)} must be at least 1")
     return value
 
 
@@ -106,7 +118,7 @@ def timeout(value: object) -> Optional[float]:
         seconds = math.inf if value > 0 else -math.inf
     if math.isnan(seconds) or seconds < 0:
         raise InvalidArgumentError(
-            f"timeout={value!r} must be 0 or more seconds, or None to wait forever"
+            f"timeout={_shown(value)} must be 0 or more seconds, or None to wait forever"
         )
     return None if math.isinf(seconds) else seconds
 
@@ -117,7 +129,7 @@ def priority(value: object) -> int:
         raise ArgumentTypeError(f"priority must be an int, not {_type_name(value)}")
     if not 0 <= value < PRIORITY_MAX:
         raise InvalidArgumentError(
-            f"priority={value} must be from 0 to {PRIORITY_MAX - 1} (MQ_PRIO_MAX - 1)"
+            f"priority={_shown(value)} must be from 0 to {PRIORITY_MAX - 1} (MQ_PRIO_MAX - 1)"
         )
     return value
 
