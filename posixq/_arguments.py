@@ -158,3 +158,24 @@ def message(value: object) -> Union[bytes, memoryview]:
     if view.c_contiguous and view.ndim >= 1:
         return view.cast("B")
     return view.tobytes()
+
+
+def messages(values: object) -> list[Union[bytes, memoryview]]:
+    """The messages of a batch call, each as :func:`message` makes it.
+
+    A single message (str, bytes, any buffer) is refused rather than sent
+    one character or byte at a time.
+    """
+    if isinstance(values, (str, bytes, bytearray, memoryview)):
+        raise ArgumentTypeError(
+            f"messages must be an iterable of messages, such as a list of bytes, not a "
+            f"single {_type_name(values)}; send one message with put()"
+        )
+    try:
+        iterator = iter(values)  # type: ignore[call-overload]
+    except TypeError:
+        raise ArgumentTypeError(
+            f"messages must be an iterable of messages, such as a list of bytes, "
+            f"not {_type_name(values)}"
+        ) from None
+    return [m if type(m) is bytes else message(m) for m in iterator]

@@ -336,7 +336,7 @@ class MessageQueue:
         call; if it passes, :class:`TimedOutError` says in ``sent`` how many
         messages went out (the first ones, in order).
         """
-        datas = [m if type(m) is bytes else _arguments.message(m) for m in messages]
+        datas = _arguments.messages(messages)
         priority = _arguments.priority(priority)
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
