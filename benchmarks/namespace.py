@@ -58,7 +58,7 @@ def run(
         failure = str(error)
     if not failure:
         return [Row(**row) for row in json.loads(result.stdout)]
-    why = f"no private IPC namespace (unshare --ipc: {failure})"
+    why = f"could not measure in a private IPC namespace (unshare --ipc: {failure})"
     log(f"{group}: {why}")
     rows = fallback(settings) if fallback else []
     return [*rows, skipped(f"({group})", "larger limits", "all", why)]
@@ -66,7 +66,8 @@ def run(
 
 def child(measure: Callable[[Settings], list[Row]], args: argparse.Namespace) -> int:
     """In the namespace: check it is private, raise its limits, measure, print rows as JSON."""
-    if os.readlink("/proc/self/ns/ipc") == args.host_ipc_namespace:
+    here = os.readlink("/proc/self/ns/ipc")
+    if not args.host_ipc_namespace or here == args.host_ipc_namespace:
         log("refusing to change fs.mqueue: not in a private IPC namespace")
         return 1
     for name, value in SYSCTLS.items():
@@ -85,9 +86,3 @@ def child(measure: Callable[[Settings], list[Row]], args: argparse.Namespace) ->
             c.cleanup()
     print(json.dumps([row.as_dict() for row in rows]))
     return 0
-
-
-def msgqueue_limit() -> int:
-    """Bytes this process's queues may reserve in all (RLIMIT_MSGQUEUE)."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_MSGQUEUE)
-    return WANTED_MSGQUEUE_BYTES if soft == resource.RLIM_INFINITY else soft
