@@ -180,6 +180,8 @@ max_message_size_values = st.one_of(
 @given(max_messages=max_messages_values, max_message_size=max_message_size_values)
 @example(max_messages=1, max_message_size=16 * 2**20)  # over RLIMIT_MSGQUEUE for anyone
 @example(max_messages=0, max_message_size=0)
+@example(max_messages=10**5000, max_message_size=1)  # too long to print: still a clear error
+@example(max_messages=1, max_message_size=-(10**5000))
 @example(max_messages=True, max_message_size=1)
 @example(max_messages=1.0, max_message_size=1)
 @example(max_messages="1", max_message_size=1)
@@ -247,7 +249,7 @@ def timeout_rule(value: object) -> type[BaseException] | None:
 timeouts = st.one_of(
     st.floats(),
     st.integers(),
-    st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 0, -1, 10**400, -(10**400)]),
+    st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 0, -1, 10**400, -(10**400), -(10**5000)]),
     anything,
 )
 
@@ -315,7 +317,7 @@ buffers = st.one_of(
 messages = st.one_of(st.text(max_size=2 * SIZE), buffers, anything)
 priorities = st.one_of(
     st.integers(0, PRIORITY_MAX - 1),
-    st.sampled_from([-1, PRIORITY_MAX, PRIORITY_MAX + 1, 2**32, 2**64]),
+    st.sampled_from([-1, PRIORITY_MAX, PRIORITY_MAX + 1, 2**32, 2**64, 10**5000, -(10**5000)]),
     anything,
 )
 
@@ -386,6 +388,40 @@ def test_receive_buffers_are_checked_before_a_message_is_taken(
         assert not view.readonly
         assert (view[:length].tobytes(), priority) == BEFORE[0]
         assert contents(fuzzed) == BEFORE[1:]
+
+
+def batch_rule(values: object) -> type[BaseException] | list[bytes]:
+    """What put_many() should send for ``values``, or the error it should raise."""
+    if isinstance(values, (str, bytes, bytearray, memoryview)):
+        return posixq.ArgumentTypeError  # a single message, not a batch
+    try:
+        items = list(values)  # type: ignore[call-overload]
+    except TypeError:
+        return posixq.ArgumentTypeError
+    datas = [as_bytes(m) for m in items]
+    for data in datas:
+        if isinstance(data, type):
+            return data
+    if any(len(d) > SIZE for d in datas):  # type: ignore[arg-type]
+        return posixq.MessageTooLargeError
+    return datas  # type: ignore[return-value]
+
+
+@FUZZ
+@given(values=st.one_of(anything, messages, st.lists(messages, max_size=2), st.tuples(messages)))
+def test_batches_are_sent_whole_or_not_at_all(fuzzed: posixq.MessageQueue, values: object) -> None:
+    """put_many() queues every message of a batch, or refuses it and queues none."""
+    TRIED["batches"] += 1
+    refill(fuzzed)
+    expected = batch_rule(values)
+    _, error = outcome(lambda: fuzzed.put_many(values, timeout=0, priority=3))  # type: ignore[arg-type]
+    if error is not None:
+        assert isinstance(expected, type), error
+        assert isinstance(error, expected), error
+        assert contents(fuzzed) == BEFORE
+    else:
+        assert isinstance(expected, list)
+        assert contents(fuzzed) == [BEFORE[0], *((d, 3) for d in expected), BEFORE[1]]
 
 
 CYCLES = """
