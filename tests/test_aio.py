@@ -65,6 +65,19 @@ def test_round_trip(loop_name: str, make_aqueue: MakeQueue) -> None:
     assert run(loop_name, main) == [b"\x00hello\xff", "héllo".encode(), b"array", b"view"]
 
 
+def test_empty_and_largest_messages(loop_name: str, make_aqueue: MakeQueue) -> None:
+    """An empty message and one of exactly max_message_size come back whole."""
+    mq = make_aqueue()
+    largest = bytes(range(mq.max_message_size))
+
+    async def main() -> list[bytes]:
+        await mq.put(b"")
+        await mq.put(largest)
+        return [await mq.get(timeout=1), await mq.get(timeout=1)]
+
+    assert run(loop_name, main) == [b"", largest]
+
+
 def test_priorities(loop_name: str, make_aqueue: MakeQueue) -> None:
     """Higher priorities come out first, equal ones in the order they were sent."""
     mq = make_aqueue()
@@ -214,6 +227,7 @@ def test_get_on_empty_times_out_on_time(
         with pytest.raises(posixq.TimedOutError) as caught:
             await mq.get(timeout=timeout)
         assert mq.name in str(caught.value)
+        assert f"{timeout:g} s" in str(caught.value)
         return start, loop.time(), time.monotonic() - wall
 
     start, end, wall = run(loop_name, main)
