@@ -23,7 +23,8 @@ DEADLINE = 60
 #: How far past its timeout a command may end: generous, for loaded machines.
 SLACK = 10.0
 
-TINY = ["--max-messages", "4", "--max-message-size", "64"]
+#: Where commands run: outside the checkout, whose posixq/ would shadow the installed one.
+OUTSIDE = "/"
 
 
 def command(*args: str) -> list[str]:
@@ -32,14 +33,26 @@ def command(*args: str) -> list[str]:
 
 def cli(*args: str, input: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """Run ``python -m posixq args...`` with ``input`` piped to it; wait for it."""
-    return subprocess.run(command(*args), input=input, capture_output=True, timeout=DEADLINE)
+    return subprocess.run(
+        command(*args), input=input, capture_output=True, timeout=DEADLINE, cwd=OUTSIDE
+    )
 
 
 def start(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
     """Start ``python -m posixq args...`` with its stdout and stderr piped."""
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen(command(*args), **kwargs)
+    return subprocess.Popen(command(*args), cwd=OUTSIDE, **kwargs)
+
+
+def shell(script: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run bash ``script``, where "$0" is this Python and $1... are ``args``."""
+    return subprocess.run(
+        ["bash", "-c", script, sys.executable, *args],
+        capture_output=True,
+        timeout=DEADLINE,
+        cwd=OUTSIDE,
+    )
 
 
 def one_line(stderr: bytes) -> str:
@@ -63,11 +76,7 @@ def wait_until_blocked(mq: posixq.MessageQueue, process: subprocess.Popen[bytes]
 def test_baseplate_write_example(make_queue: Callable[..., posixq.MessageQueue]) -> None:
     """`echo hello! | python -m posixq --write /queue` sends "hello!" without its newline."""
     mq = make_queue()
-    done = subprocess.run(
-        ["sh", "-c", 'echo hello! | "$0" -m posixq --write "$1"', sys.executable, mq.name],
-        capture_output=True,
-        timeout=DEADLINE,
-    )
+    done = shell('echo hello! | "$0" -m posixq --write "$1"', mq.name)
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
     assert mq.get(timeout=0) == b"hello!"
     assert mq.current_messages == 0
@@ -117,7 +126,7 @@ def test_posixq_script_is_installed() -> None:
     script = shutil.which("posixq", path=os.path.dirname(sys.executable))
     if script is None:
         pytest.skip("the posixq script is not installed next to this Python")
-    done = subprocess.run([script, "--help"], capture_output=True, timeout=DEADLINE)
+    done = subprocess.run([script, "--help"], capture_output=True, timeout=DEADLINE, cwd=OUTSIDE)
     assert done.returncode == 0
     assert b"--read" in done.stdout
     assert b"exit status" in done.stdout
@@ -338,10 +347,8 @@ def test_read_into_head_ends_quietly(make_queue: Callable[..., posixq.MessageQue
     mq = make_queue()
     for word in (b"first", b"second", b"third"):
         mq.put(word)
-    script = 'set -o pipefail; "$0" -m posixq --read "$1" | head -1; echo "status ${PIPESTATUS[0]}"'
-    done = subprocess.run(
-        ["bash", "-c", script, sys.executable, mq.name], capture_output=True, timeout=DEADLINE
-    )
+    script = '"$0" -m posixq --read "$1" | head -1; echo "status ${PIPESTATUS[0]}"'
+    done = shell(script, mq.name)
     assert done.stdout == b"first\nstatus 141\n"
     assert b"Traceback" not in done.stderr
     assert b"Exception ignored" not in done.stderr

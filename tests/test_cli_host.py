@@ -147,6 +147,7 @@ def test_limits_diagnoses_the_rlimit() -> None:
         text=True,
         timeout=DEADLINE,
         preexec_fn=lower_rlimit,
+        cwd="/",
     )
     assert done.returncode == 1
     assert "soft 1000 bytes, hard 1000 bytes" in done.stdout
@@ -183,8 +184,9 @@ def mount_dir(namespaces: None) -> Iterator[str]:
 def in_namespace(mount_dir: str, script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run sh ``script`` in new IPC and mount namespaces with mqueue mounted on ``mount_dir``.
 
-    In the script, "$P" runs this Python's posixq, "$M" is the mount point and
-    $1... are ``args``. Queues made there vanish with the namespace; the
+    In the script, "$P" is this Python, "$M" the mount point and $1... are
+    ``args``; it runs outside the checkout, whose posixq/ would shadow the
+    installed package. Queues made there vanish with the namespace; the
     scripts unlink theirs as well.
     """
     prelude = 'P="$0"; M="$1"; shift; mount -t mqueue none "$M" || exit 99; '
@@ -203,6 +205,7 @@ def in_namespace(mount_dir: str, script: str, *args: str) -> subprocess.Complete
         capture_output=True,
         text=True,
         timeout=DEADLINE,
+        cwd="/",
     )
     assert done.returncode != 99, done.stderr
     return done
