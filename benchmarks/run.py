@@ -82,7 +82,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     machine["load average at end"] = load_average()
     machine["duration"] = f"{(datetime.datetime.now(datetime.timezone.utc) - started).seconds} s"
 
-    command = "tox -e bench" + (f" -- {' '.join(argv or sys.argv[1:])}" if sys.argv[1:] else "")
+    options = " ".join(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("TOX_ENV_NAME") == "bench":
+        command = "tox -e bench" + (f" -- {options}" if options else "")
+    else:
+        command = f"python benchmarks/run.py {options}".rstrip()
     text = format_table(rows)
     print(text)
     print("\n".join(["", *notes(rows)]))
