@@ -37,7 +37,13 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, indent=2))
 
 
+def _printable(text: str) -> str:
+    """``text`` with bytes that are not UTF-8 (from the file system) escaped."""
+    return text.encode(errors="surrogateescape").decode(errors="backslashreplace")
+
+
 def _table(rows: list[list[str]]) -> None:
+    rows = [[_printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

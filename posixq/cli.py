@@ -106,14 +106,17 @@ def _reader_gone(fd: int) -> bool:
 
 
 def _take(mq: MessageQueue, timeout: Optional[float], watched: Optional[int]) -> tuple[bytes, int]:
-    """The next message and its priority; BrokenPipeError if stdout's reader leaves meanwhile."""
-    if watched is None:
-        return mq.get_with_priority(timeout)
+    """The next message and its priority.
+
+    While it waits, it checks every so often that the reader of stdout
+    (``watched``) is still there, and raises BrokenPipeError if it is not.
+    """
     deadline = None if timeout is None else monotonic() + timeout
     while True:
-        wait = _WATCH_SECONDS
-        if deadline is not None:
-            wait = min(wait, max(0.0, deadline - monotonic()))
+        wait = timeout
+        if watched is not None:
+            wait = _WATCH_SECONDS if deadline is None else max(0.0, deadline - monotonic())
+            wait = min(wait, _WATCH_SECONDS)
         try:
             return mq.get_with_priority(wait)
         except errors.TimedOutError:
@@ -122,7 +125,7 @@ def _take(mq: MessageQueue, timeout: Optional[float], watched: Optional[int]) ->
                 raise errors.TimedOutError(
                     f"queue {mq.name!r} {how_long} (--timeout {timeout:g})"
                 ) from None
-            if _reader_gone(watched):
+            if watched is not None and _reader_gone(watched):
                 raise BrokenPipeError from None
 
 

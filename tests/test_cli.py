@@ -286,10 +286,10 @@ def test_read_timeout_ends_with_its_own_status(
     assert "--timeout 0.5" in one_line(done.stderr)
 
 
-def test_read_timeout_counts_from_the_last_message(
+def test_read_timeout_zero_drains_the_queue(
     make_queue: Callable[..., posixq.MessageQueue], capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    """--read --timeout 0 drains the queue, writes every message, then exits 3."""
+    """--read --timeout 0 writes every message the queue holds, then exits 3."""
     mq = make_queue()
     mq.put(b"a")
     mq.put(b"b")
@@ -297,6 +297,24 @@ def test_read_timeout_counts_from_the_last_message(
     out, err = capsysbinary.readouterr()
     assert out == b"a\nb\n"
     assert b"was empty" in err
+
+
+@pytest.mark.slow
+def test_read_timeout_counts_from_the_last_message(
+    make_queue: Callable[..., posixq.MessageQueue],
+) -> None:
+    """--read --timeout 2 keeps reading while messages come more often, for longer than 2 s."""
+    mq = make_queue()
+    reader = start("--read", mq.name, "--timeout", "2")
+    begin = time.monotonic()
+    for i in range(8):
+        time.sleep(0.4)
+        mq.put(b"%d" % i)
+    out, err = reader.communicate(timeout=DEADLINE)
+    assert time.monotonic() - begin > 3.2 + 2
+    assert out == b"".join(b"%d\n" % i for i in range(8))
+    assert reader.returncode == 3
+    assert "stayed empty for 2 s" in one_line(err)
 
 
 def test_write_timeout_on_a_full_queue(make_queue: Callable[..., posixq.MessageQueue]) -> None:
@@ -504,4 +522,27 @@ def test_usage_error_in_a_real_process() -> None:
     """Run as a program, a usage error exits 2 with one line on stderr and nothing on stdout."""
     done = cli("--read", "no-slash")
     assert (done.returncode, done.stdout) == (2, b"")
-    assert "must start with a slash" in one_line(done.stderr)
+    line = one_line(done.stderr)
+    assert line.startswith("python -m posixq: argument QUEUE: queue name 'no-slash' must start")
+    assert line.endswith("(see python -m posixq --help)\n")
+
+
+def test_waiter_gevent_without_gevent(
+    queue_name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--waiter gevent where gevent cannot be imported exits 1 saying how to install it."""
+    monkeypatch.setitem(sys.modules, "gevent", None)
+    status, line = run_main(capsys, "--read", queue_name, "--waiter", "gevent")
+    assert status == 1
+    assert "pip install 'posixq[gevent]'" in line
+
+
+def test_unknown_waiter_in_the_environment(
+    queue_name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unknown $POSIXQ_WAITER makes --read exit 1 naming the waiters there are."""
+    monkeypatch.setenv("POSIXQ_WAITER", "nope")
+    status, line = run_main(capsys, "--read", queue_name, "--timeout", "0")
+    assert status == 1
+    assert "POSIXQ_WAITER='nope' is not a waiter" in line
+    assert "select, gevent, blocking" in line

@@ -278,6 +278,24 @@ def test_list_text_and_info_in_the_namespace(mount_dir: str) -> None:
     assert after.strip() == f"no queues in {mount_dir} (the mqueue filesystem)"
 
 
+def test_list_escapes_names_that_are_not_utf8(mount_dir: str) -> None:
+    """--list prints a queue whose name holds a byte that is not UTF-8 with that byte escaped."""
+    name = unique_name("list") + os.fsdecode(b"-\xff")
+    done = in_namespace(
+        mount_dir,
+        """
+        "$P" -m posixq --create "$1" --max-messages 1 --max-message-size 8 &&
+        "$P" -m posixq --list; status=$?
+        "$P" -m posixq --unlink "$1"; exit $status
+        """,
+        name,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    shown = name.encode(errors="surrogateescape").decode(errors="backslashreplace")
+    assert shown.endswith("-\\xff")
+    assert [line for line in done.stdout.splitlines() if line.startswith(shown + " ")]
+
+
 def test_list_says_which_queues_it_cannot_open(mount_dir: str) -> None:
     """--list without the right to open a queue lists it anyway and says why sizes are missing."""
     if shutil.which("setpriv") is None:
