@@ -120,10 +120,23 @@ def close(fd: int) -> None:
 _placeholder: list[int] = []
 
 
-def reserve_placeholder() -> None:
-    """Open, once per process, the file that retire() puts behind closed numbers."""
+def reserve_placeholder(name: str) -> None:
+    """Open, once per process, the file that retire() puts behind closed numbers.
+
+    Fails as opening queue ``name`` would where no descriptor is left.
+    """
     if not _placeholder:
-        fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise errors.open_error(
+                exc.errno or errno.EMFILE,
+                name,
+                create=False,
+                exclusive=False,
+                max_messages=None,
+                max_message_size=None,
+            ) from None
         _placeholder.append(fd)
         if len(_placeholder) > 1:  # another thread got there first
             os.close(_placeholder.pop())

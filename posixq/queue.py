@@ -86,7 +86,7 @@ class MessageQueue:
             max_messages = max_messages or read_sysctl("msg_default")
             max_message_size = max_message_size or read_sysctl("msgsize_default")
 
-        _lowlevel.reserve_placeholder()
+        _lowlevel.reserve_placeholder(name)
         fd, created = _lowlevel.open_queue(
             encoded,
             create=bool(create),
@@ -473,11 +473,15 @@ class MessageQueue:
         # Nothing can be running on this object any more: free the number.
         if self._number < 0:
             return
-        if not self._closing:
-            warnings.warn(f"unclosed queue {self!r}", ResourceWarning, source=self, stacklevel=2)
+        try:
+            if not self._closing:
+                warnings.warn(
+                    f"unclosed queue {self!r}", ResourceWarning, source=self, stacklevel=2
+                )
+        finally:  # also where warnings are errors, as Python's own files do
             self._closing = True
-        _lowlevel.close(self._number)
-        self._number = -1
+            _lowlevel.close(self._number)
+            self._number = -1
 
 
 def unlink(name: str) -> None:
