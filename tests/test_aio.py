@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import threading
 import time
 from typing import Any, Callable, Iterator
 
@@ -654,3 +655,37 @@ def test_descriptor_number_reused_after_close_can_be_waited_on(
         return await asyncio.wait_for(getting, SLACK + 1)
 
     assert run(loop_name, main) == b"same number"
+
+
+def test_waiting_from_two_loops_at_once_is_refused(loop_name: str, make_aqueue: MakeQueue) -> None:
+    """A task of a second event loop cannot wait on a queue a first loop's task waits on."""
+    mq = make_aqueue()
+    waiting = threading.Event()
+    outcome: list[BaseException] = []
+
+    async def first_loop() -> None:
+        task = asyncio.ensure_future(mq.get(timeout=1))
+        await asyncio.sleep(0.01)
+        waiting.set()
+        with pytest.raises(posixq.TimedOutError):
+            await task
+
+    def in_thread() -> None:
+        try:
+            run(loop_name, first_loop)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    try:
+        assert waiting.wait(10)
+
+        async def second_loop() -> None:
+            with pytest.raises(RuntimeError, match="another event loop"):
+                await mq.get(timeout=0.5)
+
+        run(loop_name, second_loop)
+    finally:
+        thread.join(10)
+    assert not outcome
