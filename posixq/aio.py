@@ -153,10 +153,10 @@ class AsyncMessageQueue:
     Any number of tasks may wait on one queue; each call receives or sends
     a whole message of its own. Each time the loop reports the queue
     ready, one waiting task is woken, the longest waiting first. Use the
-    queue from one event loop at a time, in that loop's thread. Close it when done, or use it with
-    ``async with``; ``async for message in queue`` receives messages until
-    the queue is closed. :meth:`from_queue` adopts an open
-    :class:`~posixq.MessageQueue`.
+    queue from one event loop at a time, in that loop's thread. Close it
+    when done, or use it with ``async with``; ``async for message in
+    queue`` receives messages until the queue is closed.
+    :meth:`from_queue` adopts an open :class:`~posixq.MessageQueue`.
     """
 
     def __init__(
@@ -185,8 +185,9 @@ class AsyncMessageQueue:
     def from_queue(cls, queue: MessageQueue) -> AsyncMessageQueue:
         """Drive an open :class:`~posixq.MessageQueue` from asyncio.
 
-        The new object owns ``queue`` from then on: closing it closes
-        ``queue``. ``queue`` must use a waiter with a non-blocking
+        The new object owns ``queue`` from then on: close it through the
+        new object, which closes ``queue`` once no task waits on the
+        descriptor any more. ``queue`` must use a waiter with a non-blocking
         descriptor (any but :class:`~posixq.waiters.BlockingWaiter`), since
         the event loop watches the descriptor for readiness.
 
