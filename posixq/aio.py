@@ -186,8 +186,8 @@ class AsyncMessageQueue:
         """Drive an open :class:`~posixq.MessageQueue` from asyncio.
 
         The new object owns ``queue`` from then on: close it through the
-        new object, which closes ``queue`` once no task waits on the
-        descriptor any more. ``queue`` must use a waiter with a non-blocking
+        new object, which removes its callbacks from the loop before it
+        closes ``queue``. ``queue`` must use a waiter with a non-blocking
         descriptor (any but :class:`~posixq.waiters.BlockingWaiter`), since
         the event loop watches the descriptor for readiness.
 
