@@ -14,6 +14,7 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "parse",
@@ -24,6 +25,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 EXIT_BROKEN_PIPE = 141
 
 EPILOG = f"""\
@@ -34,9 +36,11 @@ exit status:
   {EXIT_USAGE}    the command line is wrong
   {EXIT_TIMEOUT}    --timeout passed: no message came (--read), or the queue
        stayed full (--write)
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); --read first writes out the message it holds
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); --read first writes out the message it
+       holds (a second Ctrl-C does not wait)
   {EXIT_BROKEN_PIPE}  stdout was closed by its reader (e.g. | head -1); a message
        --read had taken and could not write goes to stderr
+  {EXIT_TERMINATED}  terminated (SIGTERM); --read ends as on Ctrl-C
 
 --read writes and flushes each message before it takes the next one off
 the queue; a message it took and could not write goes to stderr. (What a

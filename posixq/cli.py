@@ -66,35 +66,48 @@ def _silence_stdout() -> None:
 def _lost(queue: str, message: bytes, priority: int, why: str) -> None:
     _say(
         f"{why}; this message (priority {priority}, {len(message)} bytes) was taken "
-        f"off {queue} and not written to stdout: {escape(message)}"
+        f"off {queue} and may not have reached stdout: {escape(message)}"
     )
 
 
 class _Interrupt:
-    """While --read runs, a first Ctrl-C ends it between messages, a second at once."""
+    """While --read runs, a first SIGINT or SIGTERM ends it between messages, a second at once.
+
+    The first signal closes the queue, which ends a get() waiting for a
+    message; a message already taken is written out first. A signal the
+    process was started to ignore stays ignored.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, mq: MessageQueue) -> None:
-        self.interrupted = False
+        self.signum = 0
         self._mq = mq
-        self._previous: Any = None
-        self._installed = False
+        self._previous: dict[int, Any] = {}
+
+    @property
+    def status(self) -> int:
+        """The exit status after the signal: 128 + its number."""
+        return 128 + (self.signum or signal.SIGINT)
 
     def __enter__(self) -> _Interrupt:
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        except ValueError:  # not the main thread: Ctrl-C is not ours to handle
-            return self
-        self._installed = True
+        for signum in self.SIGNALS:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                continue
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread: signals are not ours to handle
+                break
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous or signal.SIG_DFL)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
 
     def _handle(self, signum: int, frame: Optional[FrameType]) -> None:
-        if self.interrupted:
+        if self.signum:
             raise KeyboardInterrupt
-        self.interrupted = True
+        self.signum = signum
         self._mq.close()  # a get() waiting now ends with QueueClosedError
 
 
@@ -137,29 +150,32 @@ def _read(args: argparse.Namespace, mq: MessageQueue) -> int:
         watched = None
     taken = 0
     with _Interrupt(mq) as interrupt:
-        while args.count is None or taken < args.count:
-            try:
-                message, priority = _take(mq, args.timeout, watched)
-            except errors.QueueClosedError:
-                if interrupt.interrupted:
-                    return EXIT_INTERRUPTED
-                raise
-            try:
-                out.write(encode(message, priority, args.framing, args.with_priority))
-                out.flush()
-            except BrokenPipeError:
-                _lost(mq.name, message, priority, "stdout was closed")
-                _silence_stdout()
-                return EXIT_BROKEN_PIPE
-            except KeyboardInterrupt:
-                _lost(mq.name, message, priority, "interrupted while writing (maybe in part)")
-                return EXIT_INTERRUPTED
-            except OSError as exc:
-                _lost(mq.name, message, priority, f"cannot write to stdout: {exc.strerror}")
-                return EXIT_ERROR
-            taken += 1
-            if interrupt.interrupted:
-                return EXIT_INTERRUPTED
+        try:
+            while args.count is None or taken < args.count:
+                try:
+                    message, priority = _take(mq, args.timeout, watched)
+                except errors.QueueClosedError:
+                    if interrupt.signum:
+                        return interrupt.status
+                    raise
+                try:
+                    out.write(encode(message, priority, args.framing, args.with_priority))
+                    out.flush()
+                except BrokenPipeError:
+                    _lost(mq.name, message, priority, "stdout was closed")
+                    _silence_stdout()
+                    return EXIT_BROKEN_PIPE
+                except KeyboardInterrupt:
+                    _lost(mq.name, message, priority, "interrupted while writing it out")
+                    return interrupt.status
+                except OSError as exc:
+                    _lost(mq.name, message, priority, f"cannot write to stdout: {exc.strerror}")
+                    return EXIT_ERROR
+                taken += 1
+                if interrupt.signum:
+                    return interrupt.status
+        except KeyboardInterrupt:
+            return interrupt.status
     return EXIT_OK
 
 
@@ -173,7 +189,10 @@ def _write(args: argparse.Namespace, mq: MessageQueue) -> int:
             mq.put(message, args.timeout, priority=priority)
             sent += 1
     except (errors.MessageQueueError, FramingError) as exc:
-        _say(f"{exc} (the {sent} messages before it were sent)" if sent else exc)
+        if sent:
+            _say(f"{exc} ({sent} message{'s' if sent > 1 else ''} before it went to {mq.name})")
+        else:
+            _say(exc)
         return EXIT_TIMEOUT if isinstance(exc, errors.TimedOutError) else EXIT_ERROR
     return EXIT_OK
 
@@ -181,7 +200,8 @@ def _write(args: argparse.Namespace, mq: MessageQueue) -> int:
 def _run(args: argparse.Namespace) -> int:
     action = args.action
     if action == "limits":
-        return EXIT_OK if limits(args.max_messages, args.max_message_size, args.json) else 1
+        fits = limits(args.max_messages, args.max_message_size, args.json)
+        return EXIT_OK if fits else EXIT_ERROR
     if action == "list":
         list_queues(args.json)
         return EXIT_OK

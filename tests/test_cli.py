@@ -136,7 +136,7 @@ def test_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) ->
     """--help exits 0 and lists every exit status the command uses."""
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for status in ("0 ", "1 ", "2 ", "3 ", "130 ", "141 "):
+    for status in ("0 ", "1 ", "2 ", "3 ", "130 ", "141 ", "143 "):
         assert f"\n  {status}" in out
 
 
@@ -322,7 +322,7 @@ def test_write_timeout_on_a_full_queue(make_queue: Callable[..., posixq.MessageQ
     mq = make_queue(max_messages=1, max_message_size=16)
     done = cli("--write", mq.name, "--timeout", "0.3", input=b"fits\nstuck\n")
     assert done.returncode == 3
-    assert "1 messages before it were sent" in one_line(done.stderr)
+    assert f"(1 message before it went to {mq.name})" in one_line(done.stderr)
     assert mq.get(timeout=0) == b"fits"
 
 
@@ -341,6 +341,49 @@ def test_ctrl_c_ends_a_blocked_read_quietly(
     assert (reader.returncode, out, err) == (130, b"", b"")
     mq.put(b"after")
     assert mq.get(timeout=0) == b"after"
+
+
+def test_sigterm_ends_a_blocked_read_quietly(
+    make_queue: Callable[..., posixq.MessageQueue],
+) -> None:
+    """SIGTERM to --read waiting on an empty queue exits 143 with nothing on stderr."""
+    mq = make_queue()
+    reader = start("--read", mq.name)
+    wait_until_blocked(mq, reader)
+    reader.terminate()
+    out, err = reader.communicate(timeout=DEADLINE)
+    assert (reader.returncode, out, err) == (143, b"", b"")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_loses_no_message(
+    make_queue: Callable[..., posixq.MessageQueue], signum: int
+) -> None:
+    """A signal to --read stuck writing to a full pipe lets it finish that message, then exit.
+
+    Every message sent is then either in what --read wrote or still in the
+    queue, in order: none was taken and dropped.
+    """
+    mq = make_queue(max_messages=4, max_message_size=64)
+    reader = start("--read", mq.name)
+    assert reader.stdout is not None
+    sent = []
+    try:
+        while True:  # until the pipe and then the queue are full
+            message = b"%05d %s" % (len(sent), b"m" * 54)
+            mq.put(message, timeout=1.0)
+            sent.append(message)
+    except posixq.TimedOutError:
+        pass
+    assert len(sent) > 100
+    reader.send_signal(signum)
+    time.sleep(1.0)
+    assert reader.poll() is None  # still writing out the message it holds
+    out, err = reader.communicate(timeout=DEADLINE)
+    assert (reader.returncode, err) == (128 + signum, b"")
+    left = mq.get_many(mq.max_messages, timeout=0)
+    assert out.splitlines() + left == sent
 
 
 def test_ctrl_c_ends_a_blocked_write_quietly(
@@ -450,7 +493,7 @@ def test_message_too_large(
     assert status == 1
     assert "message of 9 bytes" in line
     assert "max_message_size=8" in line
-    assert "the 1 messages before it were sent" in line
+    assert f"(1 message before it went to {mq.name})" in line
     assert mq.get_many(4, timeout=0) == [b"ok"]
 
 
