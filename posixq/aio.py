@@ -392,7 +392,7 @@ class AsyncMessageQueue:
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
         queue = self._queue
-        datas = messages if isinstance(messages, list) else list(messages)
+        datas = _arguments.messages(messages)  # once: an iterator cannot be read twice
         try:
             queue.put_many(datas, 0, priority=priority)
             return

@@ -347,6 +347,8 @@ def test_invalid_arguments_raise_at_once_where_the_call_would_wait(
             (lambda: mq.put(b"x", priority=-1), posixq.InvalidArgumentError),
             (lambda: mq.put(42), posixq.ArgumentTypeError),
             (lambda: mq.put_many([b"x", 42]), posixq.ArgumentTypeError),
+            (lambda: mq.put_many(b"one message"), posixq.ArgumentTypeError),
+            (lambda: mq.put_many(42), posixq.ArgumentTypeError),
         ):
             with pytest.raises(error):
                 await asyncio.wait_for(call(), 5)
