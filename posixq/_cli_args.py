@@ -25,8 +25,8 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_TIMEOUT = 3
 EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
 EXIT_BROKEN_PIPE = 141
+EXIT_TERMINATED = 143
 
 EPILOG = f"""\
 exit status:
@@ -44,11 +44,10 @@ exit status:
 
 --read writes and flushes each message before it takes the next one off
 the queue; a message it took and could not write goes to stderr. (What a
-reader leaves unread in a pipe when it exits is lost, as with any
-program.) A queue that --read, --write
-and --create open is created if it does not exist, with --max-messages,
---max-message-size and --mode. Without --waiter, $POSIXQ_WAITER picks
-the waiter (select by default).
+reader leaves unread in a pipe when it exits is lost, as with any program.)
+--read, --write and --create create a queue that does not exist, with
+--max-messages, --max-message-size and --mode. Without --waiter,
+$POSIXQ_WAITER picks the waiter (select by default).
 
 examples:
   echo hello! | posixq --write /queue

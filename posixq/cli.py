@@ -211,6 +211,10 @@ def _run(args: argparse.Namespace) -> int:
     if action == "unlink":
         unlink(args.queue)
         return EXIT_OK
+    if action == "read" and sys.stdout is None:
+        raise HostError("stdout is closed: there is nowhere to write the messages")
+    if action == "write" and sys.stdin is None:
+        raise HostError("stdin is closed: there are no messages to send")
     waiter = _waiter(args.waiter) if action != "create" else SelectWaiter()
     sizes = int(args.max_messages), int(args.max_message_size)
     create = not args.no_create

@@ -522,6 +522,22 @@ def test_malformed_input(
     assert words in line
 
 
+@pytest.mark.parametrize(("action", "fd"), [("--write", 0), ("--read", 1)])
+def test_closed_stdin_or_stdout(queue_name: str, action: str, fd: int) -> None:
+    """--write without stdin, or --read without stdout, exits 1 saying so and creates nothing."""
+    done = subprocess.run(
+        command(action, queue_name),
+        stderr=subprocess.PIPE,
+        timeout=DEADLINE,
+        cwd=OUTSIDE,
+        preexec_fn=lambda: os.close(fd),
+    )
+    assert done.returncode == 1
+    assert f"{['stdin', 'stdout'][fd]} is closed" in one_line(done.stderr)
+    with pytest.raises(posixq.QueueNotFoundError):
+        posixq.unlink(queue_name)
+
+
 def test_unlink(
     make_queue: Callable[..., posixq.MessageQueue], capsys: pytest.CaptureFixture[str]
 ) -> None:
