@@ -16,6 +16,7 @@ from posixq.waiters import Waiter
 Factory = Callable[..., posixq.MessageQueue]
 WAITING = 4
 ROUNDS = 15
+PUT_ROUNDS = 5
 MARK = b"from a file opened after close"
 
 
@@ -114,3 +115,36 @@ def test_close_from_a_greenlet_wakes_every_waiting_greenlet_at_once(queue_name: 
             mq.close()
             full.close()
             unlink_quietly(full.name)
+
+
+def test_close_under_threads_waiting_to_put_sends_nothing_more(
+    waiter: Waiter, queue_name: str
+) -> None:
+    """Threads blocked in put() on a full queue when close() comes raise and send nothing."""
+    results: list[object] = []
+    with posixq.MessageQueue(queue_name, 2, 64, exclusive=True) as reader:
+        for _ in range(PUT_ROUNDS):
+            mq = posixq.MessageQueue(queue_name, create=False, waiter=waiter)
+            mq.put(b"a")
+            mq.put(b"b")
+
+            def put(mq: posixq.MessageQueue = mq) -> None:
+                try:
+                    results.append(mq.put(b"late", timeout=10))
+                except posixq.MessageQueueError as exc:
+                    results.append(exc)
+
+            threads = [threading.Thread(target=put) for _ in range(WAITING)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.02)
+            mq.close()
+            for thread in threads:
+                thread.join(5)
+            assert not any(thread.is_alive() for thread in threads)
+            # Room now, but the closed object can no longer send.
+            assert [reader.get(timeout=0), reader.get(timeout=0)] == [b"a", b"b"]
+            time.sleep(0.15)  # longer than a waiter's check interval
+            assert reader.current_messages == 0
+    assert len(results) == PUT_ROUNDS * WAITING
+    assert all(isinstance(r, posixq.QueueClosedError) for r in results), results
