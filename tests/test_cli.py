@@ -522,18 +522,13 @@ def test_malformed_input(
     assert words in line
 
 
-@pytest.mark.parametrize(("action", "fd"), [("--write", 0), ("--read", 1)])
-def test_closed_stdin_or_stdout(queue_name: str, action: str, fd: int) -> None:
+@pytest.mark.parametrize(("action", "stream"), [("--write", "stdin"), ("--read", "stdout")])
+def test_closed_stdin_or_stdout(queue_name: str, action: str, stream: str) -> None:
     """--write without stdin, or --read without stdout, exits 1 saying so and creates nothing."""
-    done = subprocess.run(
-        command(action, queue_name),
-        stderr=subprocess.PIPE,
-        timeout=DEADLINE,
-        cwd=OUTSIDE,
-        preexec_fn=lambda: os.close(fd),
-    )
+    close = "<&-" if stream == "stdin" else ">&-"
+    done = shell(f'exec "$0" -m posixq {action} "$1" {close}', queue_name)
     assert done.returncode == 1
-    assert f"{['stdin', 'stdout'][fd]} is closed" in one_line(done.stderr)
+    assert f"{stream} is closed" in one_line(done.stderr)
     with pytest.raises(posixq.QueueNotFoundError):
         posixq.unlink(queue_name)
 

@@ -136,23 +136,24 @@ def test_limits_diagnoses_too_large_messages(capsys: pytest.CaptureFixture[str])
 
 
 def test_limits_diagnoses_the_rlimit() -> None:
-    """Under a small RLIMIT_MSGQUEUE, --limits says the queue needs more and how to allow it."""
-
-    def lower_rlimit() -> None:
-        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (1000, 1000))
-
+    """Under a small soft RLIMIT_MSGQUEUE, --limits gives the ulimit command that fits the queue."""
+    hard = resource.getrlimit(resource.RLIMIT_MSGQUEUE)[1]
+    need = queue_cost(2, 8096)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        pytest.skip(f"the hard RLIMIT_MSGQUEUE ({hard}) is below {need} bytes")
+    script = 'ulimit -S -q 1000 && exec "$0" -m posixq --limits --max-messages 2'
     done = subprocess.run(
-        [sys.executable, "-m", "posixq", "--limits", "--max-messages", "2"],
+        ["bash", "-c", script, sys.executable],
         capture_output=True,
         text=True,
         timeout=DEADLINE,
-        preexec_fn=lower_rlimit,
         cwd="/",
     )
     assert done.returncode == 1
-    assert "soft 1000 bytes, hard 1000 bytes" in done.stdout
-    assert f"needs {queue_cost(2, 8096)} bytes" in done.stdout
-    assert "RLIMIT_MSGQUEUE" in done.stdout
+    assert "soft 1000 bytes" in done.stdout
+    assert "cannot be created here" in done.stdout
+    assert f"the queue needs {need} bytes" in done.stdout
+    assert f"ulimit -q {need}" in done.stdout
 
 
 # -- --list, in a private IPC namespace with its own mqueue filesystem ----------
