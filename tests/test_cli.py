@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -38,11 +38,27 @@ def cli(*args: str, input: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     )
 
 
+#: Processes start() began; each test's teardown kills those still running.
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _kill_leftovers() -> Iterator[None]:
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
 def start(*args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
     """Start ``python -m posixq args...`` with its stdout and stderr piped."""
     kwargs.setdefault("stdout", subprocess.PIPE)
     kwargs.setdefault("stderr", subprocess.PIPE)
-    return subprocess.Popen(command(*args), cwd=OUTSIDE, **kwargs)
+    process = subprocess.Popen(command(*args), cwd=OUTSIDE, **kwargs)
+    STARTED.append(process)
+    return process
 
 
 def shell(script: str, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -64,8 +80,8 @@ def one_line(stderr: bytes) -> str:
     return text
 
 
-def wait_until_blocked(mq: posixq.MessageQueue, process: subprocess.Popen[bytes]) -> None:
-    """Give ``process`` time to start and block on ``mq`` (it must not have ended)."""
+def wait_until_blocked(process: subprocess.Popen[bytes]) -> None:
+    """Give ``process`` time to start and block on its queue (it must not have ended)."""
     time.sleep(1.0)
     assert process.poll() is None, process.communicate()
 
@@ -335,7 +351,7 @@ def test_ctrl_c_ends_a_blocked_read_quietly(
         pytest.importorskip("gevent", reason="--waiter gevent needs gevent")
     mq = make_queue()
     reader = start("--read", mq.name, "--waiter", waiter)
-    wait_until_blocked(mq, reader)
+    wait_until_blocked(reader)
     reader.send_signal(signal.SIGINT)
     out, err = reader.communicate(timeout=DEADLINE)
     assert (reader.returncode, out, err) == (130, b"", b"")
@@ -349,7 +365,7 @@ def test_sigterm_ends_a_blocked_read_quietly(
     """SIGTERM to --read waiting on an empty queue exits 143 with nothing on stderr."""
     mq = make_queue()
     reader = start("--read", mq.name)
-    wait_until_blocked(mq, reader)
+    wait_until_blocked(reader)
     reader.terminate()
     out, err = reader.communicate(timeout=DEADLINE)
     assert (reader.returncode, out, err) == (143, b"", b"")
@@ -396,7 +412,7 @@ def test_ctrl_c_ends_a_blocked_write_quietly(
     assert writer.stdin is not None
     writer.stdin.write(b"blocked\n")
     writer.stdin.flush()
-    wait_until_blocked(mq, writer)
+    wait_until_blocked(writer)
     writer.send_signal(signal.SIGINT)
     out, err = writer.communicate(timeout=DEADLINE)
     assert (writer.returncode, out, err) == (130, b"", b"")
@@ -443,7 +459,7 @@ def test_read_ends_when_its_reader_leaves_while_it_waits(
     mq = make_queue()
     reader = start("--read", mq.name)
     assert reader.stdout is not None
-    wait_until_blocked(mq, reader)
+    wait_until_blocked(reader)
     reader.stdout.close()
     _, err = reader.communicate(timeout=DEADLINE)
     assert (reader.returncode, err) == (141, b"")
