@@ -384,7 +384,7 @@ def test_a_signal_loses_no_message(
     mq = make_queue(max_messages=4, max_message_size=64)
     reader = start("--read", mq.name)
     assert reader.stdout is not None
-    sent = []
+    sent: list[bytes] = []
     try:
         while True:  # until the pipe and then the queue are full
             message = b"%05d %s" % (len(sent), b"m" * 54)
