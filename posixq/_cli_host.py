@@ -6,6 +6,7 @@ import json
 import os
 import re
 import resource
+import secrets
 import stat
 from typing import Any, Optional
 
@@ -137,6 +138,34 @@ def _device(path: str) -> Optional[int]:
         return None
 
 
+def _our_mount(mounts: list[str]) -> str:
+    """The mount that shows this process's IPC namespace, where several are mounted.
+
+    Each IPC namespace has its own mqueue filesystem; a mount made in
+    another namespace (e.g. the host's /dev/mqueue seen from a private
+    one) lists queues this process cannot reach. A tiny probe queue, made
+    and unlinked at once, tells which filesystem is this namespace's.
+    """
+    devices: dict[int, str] = {}
+    for mount in mounts:
+        device = _device(mount)
+        if device is not None:
+            devices.setdefault(device, mount)
+    if len(devices) < 2:
+        return mounts[0]
+    name = f"/posixq-list-probe-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        probe = MessageQueue(name, 1, 1, exclusive=True, waiter=SelectWaiter())
+    except errors.MessageQueueError:
+        return mounts[0]
+    try:
+        ours = os.fstat(probe.fileno()).st_dev
+    finally:
+        probe.close()
+        probe.unlink()
+    return devices.get(ours, mounts[0])
+
+
 def _qsize(path: str) -> Optional[int]:
     """The bytes of messages a queue holds, from its file in the mqueue filesystem."""
     try:
@@ -182,7 +211,7 @@ def list_queues(as_json: bool) -> None:
             f"cannot list queues: no mqueue filesystem is mounted (/proc/self/mounts "
             f"has none); {MOUNT_HELP}"
         )
-    mount = mounts[0]
+    mount = _our_mount(mounts)
     device = _device(mount)
     try:
         entries = sorted(os.listdir(mount))

@@ -244,6 +244,32 @@ def test_list_finds_a_queue_made_in_the_namespace(mount_dir: str) -> None:
     assert queue["qsize"] >= 5  # the kernel counts the 5 bytes of data, and may add overhead
 
 
+def test_list_picks_the_mount_of_its_own_namespace(mount_dir: str, tmp_path: Any) -> None:
+    """With another namespace's mqueue mounted first, --list shows its own namespace's queues."""
+    outer, inner = unique_name("outer"), unique_name("inner")
+    done = in_namespace(
+        mount_dir,
+        """
+        "$P" -m posixq --create "$1" --max-messages 1 --max-message-size 8 || exit 1
+        unshare --ipc sh -c '
+            mount -t mqueue none "$1" || exit 99
+            "$0" -m posixq --create "$2" --max-messages 1 --max-message-size 8 &&
+            "$0" -m posixq --list --json; status=$?
+            "$0" -m posixq --unlink "$2"; exit $status
+        ' "$P" "$3" "$2"; status=$?
+        "$P" -m posixq --unlink "$1"; exit $status
+        """,
+        outer,
+        inner,
+        str(tmp_path),
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    listing = json.loads(done.stdout)
+    assert listing["mount"] == str(tmp_path)
+    assert [q["name"] for q in listing["queues"]] == [inner]
+    assert listing["queues"][0]["error"] is None
+
+
 def test_list_text_and_info_in_the_namespace(mount_dir: str) -> None:
     """--list prints a table row per queue; --info finds the queue's QSIZE in the mount."""
     name = unique_name("list")
