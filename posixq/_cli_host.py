@@ -1,4 +1,9 @@
-"""What the command line tells about the host: --limits, --list and --info."""
+"""What the command line tells about the host: --limits, --list and --info.
+
+With --json, every key is always there; null stands for a value that could
+not be read (a queue this user may not open, a sysctl the host hides) and,
+for RLIMIT_MSGQUEUE, for no limit.
+"""
 
 from __future__ import annotations
 
@@ -281,7 +286,7 @@ def info(name: str, as_json: bool) -> None:
         _print_json(queue)
         return
     if queue["qsize"] is None:
-        queue["qsize"] = "unknown (the mqueue filesystem is not mounted)"
+        queue["qsize"] = "unknown (no mqueue filesystem of this IPC namespace is mounted)"
     else:
         queue["qsize"] = f"{queue['qsize']} bytes"
     queue["reserved_bytes"] = f"{queue['reserved_bytes']} bytes of RLIMIT_MSGQUEUE"
