@@ -12,8 +12,6 @@ import errno
 import os
 from typing import Optional
 
-from . import limits
-
 __all__ = [
     "ArgumentTypeError",
     "InvalidArgumentError",
@@ -120,6 +118,8 @@ def open_error(
     max_message_size: Optional[int],
 ) -> MessageQueueError:
     """The exception for a failed ``mq_open`` of ``name``, saying what to do."""
+    from . import limits  # on error paths only: it is slow to import
+
     if err == errno.ENOENT:
         return os_error(
             err,
@@ -169,6 +169,8 @@ def open_error(
 def _size_error(
     name: str, max_messages: Optional[int], max_message_size: Optional[int]
 ) -> MessageQueueError:
+    from . import limits  # on error paths only: it is slow to import
+
     found = []
     msg_max = limits.read_sysctl("msg_max")
     msgsize_max = limits.read_sysctl("msgsize_max")
@@ -188,6 +190,8 @@ def _size_error(
 def _emfile_error(
     name: str, max_messages: Optional[int], max_message_size: Optional[int]
 ) -> MessageQueueError:
+    from . import limits  # on error paths only: it is slow to import
+
     nofile = limits.host_limits().rlimit_nofile[0]
     if limits.open_descriptors() >= nofile:
         return os_error(
@@ -206,8 +210,7 @@ def _emfile_error(
     else:
         need = limits.queue_cost(max_messages, max_message_size)
         needs = (
-            f"max_messages={max_messages} x max_message_size={max_message_size} "
-            f"takes {need} bytes"
+            f"max_messages={max_messages} x max_message_size={max_message_size} takes {need} bytes"
         )
     soft, hard = limits.host_limits().rlimit_msgqueue
     left = limits.remaining_msgqueue_bytes(need)
@@ -226,6 +229,8 @@ def _emfile_error(
 
 
 def _limit(value: int) -> str:
+    from . import limits  # on error paths only: it is slow to import
+
     return "unlimited" if value == limits.RLIM_INFINITY else str(value)
 
 

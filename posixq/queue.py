@@ -19,7 +19,6 @@ from ._lowlevel import (
     try_send,
     unpack,
 )
-from .limits import read_sysctl
 from .waiters import Call, Waiter, default_waiter
 
 __all__ = ["MessageQueue", "unlink"]
@@ -83,6 +82,8 @@ class MessageQueue:
                 f"not {type(waiter).__name__}"
             )
         if (max_messages is None) != (max_message_size is None):
+            from .limits import read_sysctl
+
             max_messages = max_messages or read_sysctl("msg_default")
             max_message_size = max_message_size or read_sysctl("msgsize_default")
 
