@@ -497,6 +497,22 @@ def test_sizes_over_the_host_limit(capsys: pytest.CaptureFixture[str], queue_nam
     assert f"sysctl -w fs.mqueue.msg_max={too_many}" in line
 
 
+def test_permission_denied(make_queue: Callable[..., posixq.MessageQueue]) -> None:
+    """--read of a queue whose mode shuts this user out exits 1 with the library's explanation."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv(1) is not installed")
+    mq = make_queue(mode=0)
+    # Without capabilities, not even root may open a queue of mode 0000.
+    done = shell(
+        'exec setpriv --bounding-set=-all --inh-caps=-all "$0" -m posixq --read "$1" --timeout 0',
+        mq.name,
+    )
+    if done.stderr.startswith(b"setpriv:"):
+        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.decode().strip()}")
+    assert done.returncode == 1
+    assert f"permission denied for queue {mq.name!r}" in one_line(done.stderr)
+
+
 def test_message_too_large(
     make_queue: Callable[..., posixq.MessageQueue],
     capsys: pytest.CaptureFixture[str],
