@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import math
 import os
+import stat
 from collections import Counter
 from typing import Any, Callable, Iterator
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from support import HANDED_OUT, python, unique_name, unlink_quietly
 
 import posixq
+import posixq.waiters
 
 PRIORITY_MAX = os.sysconf("SC_MQ_PRIO_MAX")
 SIZE = 16  # the fuzzed queue's max_message_size
@@ -422,6 +424,68 @@ def test_batches_are_sent_whole_or_not_at_all(fuzzed: posixq.MessageQueue, value
     else:
         assert isinstance(expected, list)
         assert contents(fuzzed) == [BEFORE[0], *((d, 3) for d in expected), BEFORE[1]]
+
+
+def count_rule(value: object) -> type[BaseException] | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return posixq.ArgumentTypeError
+    return posixq.InvalidArgumentError if value < 1 else None
+
+
+@FUZZ
+@given(max_count=st.one_of(st.integers(), st.sampled_from([0, 1, 2, 3, 10**5000]), anything))
+def test_batch_counts_are_checked_before_a_message_is_taken(
+    fuzzed: posixq.MessageQueue, max_count: object
+) -> None:
+    """get_many() takes up to max_count messages in order, or refuses the count and takes none."""
+    TRIED["counts"] += 1
+    refill(fuzzed)
+    expected = count_rule(max_count)
+    result, error = outcome(lambda: fuzzed.get_many(max_count, timeout=0))  # type: ignore[arg-type]
+    if error is not None:
+        assert isinstance(error, expected or ()), error
+        assert contents(fuzzed) == BEFORE
+    else:
+        assert expected is None
+        taken = min(max_count, len(BEFORE))  # type: ignore[call-overload]
+        assert result == [data for data, _ in BEFORE[:taken]]
+        assert contents(fuzzed) == BEFORE[taken:]
+
+
+def mode_rule(value: object) -> type[BaseException] | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return posixq.ArgumentTypeError
+    return None if 0 <= value <= 0o777 else posixq.InvalidArgumentError
+
+
+@FUZZ
+@given(
+    mode=st.one_of(st.integers(-1, 0o1000), st.integers(), anything),
+    waiter=st.one_of(st.none(), anything, st.just(posixq.waiters.SelectWaiter)),
+)
+def test_modes_and_waiters_are_checked_before_anything_is_created(
+    mode: object, waiter: object
+) -> None:
+    """A bad mode or waiter creates nothing; a good mode is the queue's exact mode."""
+    TRIED["modes and waiters"] += 1
+    name = unique_name("fz")
+    expected = mode_rule(mode)
+    if expected is None and waiter is not None:
+        expected = posixq.ArgumentTypeError  # a waiter class, or not a waiter at all
+    try:
+        mq, error = outcome(
+            lambda: posixq.MessageQueue(name, 1, 8, mode=mode, waiter=waiter, exclusive=True)  # type: ignore[arg-type]
+        )
+        if error is not None:
+            assert isinstance(error, expected or ()), error
+            with pytest.raises(posixq.QueueNotFoundError):
+                posixq.unlink(name)  # nothing was created
+        else:
+            with mq:
+                assert expected is None
+                assert stat.S_IMODE(os.fstat(mq.fileno()).st_mode) == mode
+    finally:
+        unlink_quietly(name)
 
 
 CYCLES = """
