@@ -65,8 +65,8 @@ ffibuilder.cdef(
                           double seconds);
     long posixq_try_receive_many(mqd_t mqdes, char *buf, size_t size, long count,
                                  size_t *lengths, unsigned int *prios, int *error);
-    long posixq_try_send_many(mqd_t mqdes, char **bufs, size_t *lengths, long count,
-                              unsigned int prio, int *error);
+    long posixq_try_send_many(mqd_t mqdes, const char *buf, size_t offset,
+                              size_t *lengths, long count, unsigned int prio, int *error);
     """
 )
 
@@ -191,19 +191,23 @@ ffibuilder.set_source(
         return i;
     }
 
-    /* Send count messages at one priority, in order; stops at the first
-       error like posixq_try_receive_many. */
-    static long posixq_try_send_many(mqd_t mqdes, char **bufs, size_t *lengths,
-                                     long count, unsigned int prio, int *error)
+    /* Send count messages at one priority, in order: they lie one after
+       the other from buf + offset, with the given lengths. Stops at the
+       first error like posixq_try_receive_many. */
+    static long posixq_try_send_many(mqd_t mqdes, const char *buf, size_t offset,
+                                     size_t *lengths, long count, unsigned int prio,
+                                     int *error)
     {
         long i;
+        const char *message = buf + offset;
         *error = 0;
         for (i = 0; i < count; i++) {
-            int r = posixq_try_send(mqdes, bufs[i], lengths[i], prio);
+            int r = posixq_try_send(mqdes, message, lengths[i], prio);
             if (r < 0) {
                 *error = r;
                 break;
             }
+            message += lengths[i];
         }
         return i;
     }

@@ -14,7 +14,15 @@ import os
 from typing import Any, Callable, NamedTuple, Optional
 
 from . import errors
-from ._posixq_cffi import ffi, lib
+try:
+    from ._posixq_cffi import ffi, lib
+except ImportError as exc:  # pragma: no cover - depends on how Python was started
+    raise ImportError(
+        f"posixq's compiled extension is missing from {os.path.dirname(__file__)}: this is "
+        f"posixq's source tree, which Python imports first when started inside the "
+        f"checkout; run from another directory (or with python -I), or build it in place "
+        f"with pip install -e ."
+    ) from exc
 
 __all__ = [
     "NULL",
@@ -194,7 +202,8 @@ class Batch:
     def __init__(self, capacity: int, size: int) -> None:
         self.capacity = capacity
         self._size = size
-        self._buffer = _allocate("char[]", capacity * size)
+        self.first = _allocate("char[]", capacity * size)  # slot 0
+        self._view = ffi.buffer(self.first)
         self._lengths = ffi.new("size_t[]", capacity)
         self._priorities = ffi.new("unsigned int[]", capacity)
         self._error = ffi.new("int *")
@@ -209,57 +218,69 @@ class Batch:
         count = min(count, self.capacity)
         return int(
             try_receive_many(
-                fd, self._buffer, self._size, count, self._lengths, self._priorities, self._error
+                fd, self.first, self._size, count, self._lengths, self._priorities, self._error
             )
         )
 
-    def slot(self, index: int) -> Any:
-        return self._buffer + index * self._size
+    def message(self, length: int) -> bytes:
+        """The message of ``length`` bytes in slot 0."""
+        return self._view[:length]  # type: ignore[no-any-return]
 
     def messages(self, count: int) -> list[bytes]:
-        buffer, size, lengths = self._buffer, self._size, self._lengths
-        return [unpack(buffer + i * size, lengths[i]) for i in range(count)]
+        """The messages the last :meth:`receive` put in the first ``count`` slots."""
+        view, size = self._view, self._size
+        lengths: list[int] = unpack(self._lengths, count)  # type: ignore[assignment]
+        return [view[i * size : i * size + length] for i, length in enumerate(lengths)]
 
 
 class SendBatch:
-    """Pointers to and lengths of messages to send in order, at one priority."""
+    """Messages to send in order at one priority, copied into one buffer."""
 
     def __init__(self, messages: list[Any], priority: int) -> None:
-        self._buffers = [ffi.from_buffer(m) for m in messages]  # keeps them alive
-        self._pointers = ffi.new("char *[]", self._buffers)
-        self._lengths = ffi.new("size_t[]", [len(m) for m in messages])
-        self._count = len(messages)
+        self._data = b"".join(messages)  # no buffer export outlives this line
+        self._sizes = [len(m) for m in messages]
+        self._lengths = ffi.new("size_t[]", self._sizes)
         self._priority = priority
         self._error = ffi.new("int *")
-
-    def __enter__(self) -> SendBatch:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """End the exports of the messages' buffers (see :func:`readable`)."""
-        for buffer in self._buffers:
-            ffi.release(buffer)
+        self._offset = 0
+        #: How many messages have been sent, the first ones in order.
+        self.sent = 0
 
     @property
     def error(self) -> int:
         """-errno of the attempt that ended the last :meth:`send` (-EAGAIN: queue full)."""
         return int(self._error[0])
 
-    def send(self, fd: int, start: int) -> int:
-        """Send messages from index ``start`` on without waiting; return how many went."""
-        return int(
-            try_send_many(
-                fd,
-                self._pointers + start,
-                self._lengths + start,
-                self._count - start,
-                self._priority,
-                self._error,
-            )
-        )
+    @property
+    def done(self) -> bool:
+        return self.sent == len(self._sizes)
 
-    def message(self, index: int) -> tuple[Any, int]:
-        return self._pointers[index], int(self._lengths[index])
+    def send(self, fd: int) -> None:
+        """Send the messages not yet sent, without waiting, until one would block."""
+        start = self.sent
+        sent = try_send_many(
+            fd,
+            self._data,
+            self._offset,
+            self._lengths + start,
+            len(self._sizes) - start,
+            self._priority,
+            self._error,
+        )
+        self._advance(start + sent)
+
+    def next_message(self) -> bytes:
+        """The first message not yet sent (a copy)."""
+        start = self._offset
+        return self._data[start : start + self._sizes[self.sent]]
+
+    def _advance(self, sent: int) -> None:
+        self._offset += sum(self._sizes[self.sent : sent])
+        self.sent = sent
+
+    def skip(self) -> None:
+        """Count the first message not yet sent as sent (it was sent another way)."""
+        self._advance(self.sent + 1)
 
 
 def new_priority() -> Any:

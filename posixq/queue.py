@@ -17,7 +17,6 @@ from ._lowlevel import (
     timed_send,
     try_receive,
     try_send,
-    unpack,
 )
 from .waiters import Call, Waiter, default_waiter
 
@@ -25,7 +24,9 @@ __all__ = ["MessageQueue", "unlink"]
 
 _EAGAIN = -errno.EAGAIN
 _PRIORITY_MAX = _arguments.PRIORITY_MAX
-# Receive buffers of get_many() hold at most this much (at least one message).
+# A get_many() buffer holds this many messages at most, and at most this
+# many bytes (but always one message).
+_BATCH_COUNT = 64
 _BATCH_BYTES = 1 << 20
 
 
@@ -112,6 +113,7 @@ class MessageQueue:
         # (buffer, view) pairs for receiving, not in use. deque's pop and append are
         # atomic, and unlike a list's never reallocate as the pool empties and refills.
         self._buffers: deque[tuple[Any, Any]] = deque()
+        self._batches: deque[_lowlevel.Batch] = deque()  # the same, for get_many()
         self._waiting: set[Call] = set()  # calls in a waiter, to wake on close()
         self._number = fd  # stays ours until __del__ (see close())
         self._closing = False
@@ -239,25 +241,32 @@ class MessageQueue:
         count = _arguments.count(max_count)
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
-        size = self._size
-        batch = _lowlevel.Batch(min(count, max(1, _BATCH_BYTES // size)), size)
-        messages: list[bytes] = []
-        taken = batch.receive(self._fd, count)
-        if not taken:
-            if batch.error != _EAGAIN:
-                raise self._error(-batch.error, "get", timeout)
-            first = batch.slot(0)
-            messages.append(unpack(first, self._receive(first, size, NULL, timeout)))
-            count -= 1
-            taken = batch.receive(self._fd, count) if count else 0
-        while True:
-            # Messages taken are returned even if a later attempt fails.
-            messages.extend(batch.messages(taken))
-            count -= taken
-            if not count or taken < batch.capacity:
-                break
+        batches = self._batches
+        try:
+            batch = batches.pop()
+        except IndexError:
+            capacity = max(1, min(_BATCH_COUNT, _BATCH_BYTES // self._size))
+            batch = _lowlevel.Batch(capacity, self._size)
+        try:
             taken = batch.receive(self._fd, count)
-        return messages
+            if taken:
+                messages = batch.messages(taken)
+            else:
+                if batch.error != _EAGAIN:
+                    raise self._error(-batch.error, "get", timeout)
+                first = self._receive(batch.first, self._size, NULL, timeout)
+                messages = [batch.message(first)]
+                if count > 1:
+                    taken = batch.receive(self._fd, count - 1)
+                    messages += batch.messages(taken)
+            # Go on while the batch came back full; messages taken are
+            # returned even if a later attempt fails.
+            while taken == batch.capacity and len(messages) < count:
+                taken = batch.receive(self._fd, count - len(messages))
+                messages += batch.messages(taken)
+            return messages
+        finally:
+            batches.append(batch)
 
     def _receive(self, buf: Any, size: int, priority: Any, timeout: Optional[float]) -> int:
         """Receive one message into ``buf``; return its length."""
@@ -347,24 +356,23 @@ class MessageQueue:
         if not datas:
             return
         deadline = None if timeout is None else monotonic() + timeout
-        sent = 0
-        with _lowlevel.SendBatch(datas, priority) as batch:  # exports end here (see readable())
-            while True:
-                sent += batch.send(self._fd, sent)
-                if sent == len(datas):
-                    return
-                if batch.error != _EAGAIN:
-                    raise self._error(-batch.error, "put", timeout)
-                remaining = None if deadline is None else max(0.0, deadline - monotonic())
-                pointer, size = batch.message(sent)
-                try:
-                    self._send(pointer, size, priority, remaining)
-                except errors.TimedOutError:
-                    error = self._error(errno.ETIMEDOUT, "put_many", timeout)
-                    error.args = (f"{error}; {sent} of {len(datas)} messages were sent",)
-                    error.sent = sent  # type: ignore[attr-defined]
-                    raise error from None
-                sent += 1
+        batch = _lowlevel.SendBatch(datas, priority)
+        while True:
+            batch.send(self._fd)
+            if batch.done:
+                return
+            if batch.error != _EAGAIN:
+                raise self._error(-batch.error, "put", timeout)
+            remaining = None if deadline is None else max(0.0, deadline - monotonic())
+            message = batch.next_message()
+            try:
+                self._send(message, len(message), priority, remaining)
+            except errors.TimedOutError:
+                error = self._error(errno.ETIMEDOUT, "put_many", timeout)
+                error.args = (f"{error}; {batch.sent} of {len(datas)} messages were sent",)
+                error.sent = batch.sent  # type: ignore[attr-defined]
+                raise error from None
+            batch.skip()
 
     def _send(self, data: Any, size: int, priority: int, timeout: Optional[float]) -> None:
         """Send the ``size`` bytes at ``data``."""

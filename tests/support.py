@@ -50,7 +50,8 @@ WAITERS: dict[str, Callable[[], Waiter]] = {
 def python(code: str, *args: str, **kwargs: object) -> subprocess.Popen[str]:
     """Start ``python -c code args...`` with text pipes; the caller waits for it."""
     return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
+        # -I: the child imports the installed posixq, never the source tree in its cwd.
+        [sys.executable, "-I", "-c", textwrap.dedent(code), *args],
         stdin=kwargs.pop("stdin", subprocess.PIPE),  # type: ignore[arg-type]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
