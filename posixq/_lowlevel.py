@@ -14,6 +14,7 @@ import os
 from typing import Any, Callable, NamedTuple, Optional
 
 from . import errors
+
 try:
     from ._posixq_cffi import ffi, lib
 except ImportError as exc:  # pragma: no cover - depends on how Python was started
