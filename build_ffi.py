@@ -59,6 +59,10 @@ ffibuilder.cdef(
 
     long posixq_try_receive(mqd_t mqdes, char *buf, size_t size, unsigned int *prio);
     int posixq_try_send(mqd_t mqdes, const char *buf, size_t size, unsigned int prio);
+    long posixq_receive_within(mqd_t mqdes, char *buf, size_t size, unsigned int *prio,
+                               double seconds);
+    int posixq_send_within(mqd_t mqdes, const char *buf, size_t size, unsigned int prio,
+                           double seconds);
     long posixq_timed_receive(mqd_t mqdes, char *buf, size_t size, unsigned int *prio,
                               double seconds);
     int posixq_timed_send(mqd_t mqdes, const char *buf, size_t size, unsigned int prio,
@@ -168,6 +172,32 @@ ffibuilder.set_source(
     {
         struct timespec deadline = posixq_deadline(seconds);
         return mq_timedsend(mqdes, buf, size, prio, &deadline) == 0 ? 0 : -errno;
+    }
+
+    /* The first attempt of a call: like posixq_try_*, but on a blocking
+       descriptor it may wait up to seconds (> 0) for the queue to be ready. */
+    static long posixq_receive_within(mqd_t mqdes, char *buf, size_t size,
+                                      unsigned int *prio, double seconds)
+    {
+        struct timespec deadline;
+        ssize_t n;
+        if (seconds <= 0)
+            return posixq_try_receive(mqdes, buf, size, prio);
+        deadline = posixq_deadline(seconds);
+        n = mq_timedreceive(mqdes, buf, size, prio, &deadline);
+        return n >= 0 ? (long)n : posixq_would_block(errno);
+    }
+
+    static int posixq_send_within(mqd_t mqdes, const char *buf, size_t size,
+                                  unsigned int prio, double seconds)
+    {
+        struct timespec deadline;
+        if (seconds <= 0)
+            return posixq_try_send(mqdes, buf, size, prio);
+        deadline = posixq_deadline(seconds);
+        if (mq_timedsend(mqdes, buf, size, prio, &deadline) == 0)
+            return 0;
+        return posixq_would_block(errno);
     }
 
     /* Receive up to count queued messages into count slots of size bytes.

@@ -37,8 +37,10 @@ __all__ = [
     "new_receive_buffer",
     "open_queue",
     "readable",
+    "receive_within",
     "reserve_placeholder",
     "retire",
+    "send_within",
     "timed_receive",
     "timed_send",
     "try_receive",
@@ -56,6 +58,10 @@ _allocate = ffi.new_allocator(should_clear_after_alloc=False)
 #: One non-blocking attempt: length (receive), 0 (send) or -errno (-EAGAIN: would block).
 try_receive: Callable[[int, Any, int, Any], int] = lib.posixq_try_receive
 try_send: Callable[[int, Any, int, int], int] = lib.posixq_try_send
+#: The first attempt of a call: a try, or on a blocking descriptor a wait of up to
+#: ``seconds`` (if > 0); -EAGAIN if the queue stayed empty or full.
+receive_within: Callable[[int, Any, int, Any, float], int] = lib.posixq_receive_within
+send_within: Callable[[int, Any, int, int, float], int] = lib.posixq_send_within
 #: One attempt that may block for at most ``seconds``: -ETIMEDOUT when they pass.
 timed_receive: Callable[[int, Any, int, Any, float], int] = lib.posixq_timed_receive
 timed_send: Callable[[int, Any, int, int, float], int] = lib.posixq_timed_send

@@ -13,6 +13,8 @@ from . import _arguments, _lowlevel, errors
 from ._lowlevel import (
     NULL,
     new_receive_buffer,
+    receive_within,
+    send_within,
     timed_receive,
     timed_send,
     try_receive,
@@ -110,6 +112,7 @@ class MessageQueue:
         self._size = attributes.max_message_size
         self._created = created
         self._waiter = waiter
+        self._first_wait = waiter.first_wait
         # (buffer, view) pairs for receiving, not in use. deque's pop and append are
         # atomic, and unlike a list's never reallocate as the pool empties and refills.
         self._buffers: deque[tuple[Any, Any]] = deque()
@@ -180,8 +183,10 @@ class MessageQueue:
         :raises QueueClosedError: the queue was closed before or during the call.
         """
         # The hot path, _receive() written out: one C call when a message is queued.
+        first_wait = self._first_wait
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
+            first_wait = 0.0
         buffers = self._buffers
         try:
             pair = buffers.pop()
@@ -191,7 +196,7 @@ class MessageQueue:
         try:
             fd = self._fd
             size = self._size
-            result = try_receive(fd, buf, size, NULL)
+            result = receive_within(fd, buf, size, NULL, first_wait)
             if result < 0:
                 result = self._receive_blocked(result, fd, buf, size, NULL, timeout)
             message: bytes = view[:result]
@@ -270,10 +275,12 @@ class MessageQueue:
 
     def _receive(self, buf: Any, size: int, priority: Any, timeout: Optional[float]) -> int:
         """Receive one message into ``buf``; return its length."""
+        first_wait = self._first_wait
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
+            first_wait = 0.0
         fd = self._fd
-        result = try_receive(fd, buf, size, priority)
+        result = receive_within(fd, buf, size, priority, first_wait)
         if result < 0:
             result = self._receive_blocked(result, fd, buf, size, priority, timeout)
         return result
@@ -325,10 +332,12 @@ class MessageQueue:
         if type(priority) is not int or not 0 <= priority < _PRIORITY_MAX:
             priority = _arguments.priority(priority)
         # The hot path, _send() written out: one C call when the queue has room.
+        first_wait = self._first_wait
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
+            first_wait = 0.0
         fd = self._fd
-        result = try_send(fd, data, len(message), priority)
+        result = send_within(fd, data, len(message), priority, first_wait)
         if result < 0:
             self._send_blocked(result, fd, data, len(message), priority, timeout)
 
@@ -376,10 +385,12 @@ class MessageQueue:
 
     def _send(self, data: Any, size: int, priority: int, timeout: Optional[float]) -> None:
         """Send the ``size`` bytes at ``data``."""
+        first_wait = self._first_wait
         if timeout is not None:
             timeout = _arguments.timeout(timeout)
+            first_wait = 0.0
         fd = self._fd
-        result = try_send(fd, data, size, priority)
+        result = send_within(fd, data, size, priority, first_wait)
         if result < 0:
             self._send_blocked(result, fd, data, size, priority, timeout)
 

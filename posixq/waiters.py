@@ -100,6 +100,10 @@ class Waiter:
     blocking: ClassVar[bool] = False
     #: The longest single wait, in seconds, between checks that the queue is open.
     check_interval: float = 0.1
+    #: How long the first attempt of a call with no timeout may block, in seconds.
+    #: Only a waiter with blocking descriptors can make it more than 0: such a
+    #: call is then one system call when the queue is ready within that time.
+    first_wait: float = 0.0
 
     def attach(self, queue: object) -> None:
         """Called when ``queue`` starts using this waiter."""
@@ -220,6 +224,10 @@ class BlockingWaiter(Waiter):
     """
 
     blocking = True
+
+    @property
+    def first_wait(self) -> float:  # type: ignore[override]
+        return self.check_interval
 
     def attach(self, queue: object) -> None:
         if _gevent_patched("select") or _gevent_patched("thread"):
