@@ -142,6 +142,18 @@ def reserve_placeholder(name: str) -> None:
     """
     if not _placeholder:
         try:
+            # Error paths explain themselves with posixq.limits: load it while a
+            # descriptor is free to read it; at RLIMIT_NOFILE no module can load.
+            from . import limits  # noqa: F401
+        except OSError as exc:
+            raise errors.os_error(
+                exc.errno or errno.EMFILE,
+                f"cannot open queue {name!r}: no file descriptor is left to open it "
+                f"({exc.strerror}); close unused queues and files, or raise the limit "
+                f"(ulimit -n, RLIMIT_NOFILE)",
+                name,
+            ) from None
+        try:
             fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise errors.open_error(
