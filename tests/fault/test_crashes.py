@@ -35,7 +35,7 @@ class Parties:
     def start(self, log: str, *args: str, stdin: int | None = None) -> subprocess.Popen[bytes]:
         with open(self.logs / log, "wb") as out:
             process = subprocess.Popen(
-                [sys.executable, _parties.__file__, args[0], self.name, *args[1:]],
+                [sys.executable, "-I", _parties.__file__, args[0], self.name, *args[1:]],
                 stdin=stdin,
                 stdout=out if stdin is None else subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -143,12 +143,12 @@ def test_consumers_killed_at_any_moment_lose_at_most_the_message_they_held(
     mq = posixq.MessageQueue(name, 8, 32, exclusive=True)
     parties = Parties(name, waiter_name, tmp_path)
     rng = random.Random(7)
-    count, kills = 4000, 0
+    count, kills = 20_000, 0
     try:
         consumers = [parties.start(f"c{i}", "consume", "get_into") for i in range(2)]
         logs = [tmp_path / "c0", tmp_path / "c1"]
         producer = parties.start("p", "produce", "0", "0", str(count), "put")
-        while producer.poll() is None and kills < 20:
+        while kills < 20:  # mostly while the producer streams, whatever its speed
             time.sleep(rng.uniform(0.005, 0.03))
             index = rng.randrange(len(consumers))
             consumers[index].send_signal(signal.SIGKILL)
@@ -174,7 +174,6 @@ def test_consumers_killed_at_any_moment_lose_at_most_the_message_they_held(
     # Only a consumer killed between get() returning and its log write loses a
     # message: POSIX queues have no acknowledgement (docs/_fault_findings.md).
     assert count - len(counts) <= kills
-    assert kills > 5
     print(f"{waiter_name}: {kills} kills, {count - len(counts)} messages lost with them")
 
 

@@ -56,7 +56,7 @@ def until_it_fails(*command: str, limit: str, size: int = 16) -> dict[str, objec
     prefix = unique_name("ex")
     code = textwrap.dedent(UNTIL_IT_FAILS)
     child = subprocess.run(
-        [*command, sys.executable, "-c", code, prefix, limit, str(size)],
+        [*command, sys.executable, "-I", "-c", code, prefix, limit, str(size)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -92,6 +92,44 @@ def test_rlimit_nofile_exhausted_names_the_limit_and_its_fix() -> None:
     assert "ulimit -n" in message
     assert "24 open files" in message
     assert 0 < int(report["created"]) < 24  # type: ignore[call-overload]
+
+
+NO_DESCRIPTOR_LEFT = """
+    import json, os, sys
+    import posixq
+
+    held = []
+    try:
+        while True:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError:
+        pass
+    try:
+        posixq.MessageQueue(sys.argv[1], 2, 16, exclusive=True)
+    except posixq.MessageQueueError as exc:
+        print(json.dumps({"type": type(exc).__name__, "errno": exc.errno, "message": str(exc)}))
+"""
+
+
+def test_no_descriptor_left_before_the_first_queue_is_a_queue_limit_error() -> None:
+    """A process out of descriptors before its first queue gets QueueLimitError, not OSError."""
+    name = unique_name("ex")
+    code = "import resource; resource.setrlimit(resource.RLIMIT_NOFILE, (32, 4096))\n"
+    try:
+        child = subprocess.run(
+            [sys.executable, "-I", "-c", code + textwrap.dedent(NO_DESCRIPTOR_LEFT), name],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        unlink_quietly(name)
+    assert child.returncode == 0, child.stderr
+    report = json.loads(child.stdout)
+    assert report["type"] == "QueueLimitError"
+    assert report["errno"] == errno.EMFILE
+    assert "ulimit -n" in report["message"]
+    assert name in report["message"]
 
 
 def need_a_private_namespace() -> None:
@@ -149,7 +187,7 @@ def test_sizes_over_msg_max_and_msgsize_max_name_the_sysctls() -> None:
     """Sizes over fs.mqueue.msg_max or msgsize_max fail with QueueSizeError naming each limit."""
     command = in_private_namespace({"msg_max": 4, "msgsize_max": 256})
     child = subprocess.run(
-        [*command, sys.executable, "-c", textwrap.dedent(SIZES), unique_name("ex")],
+        [*command, sys.executable, "-I", "-c", textwrap.dedent(SIZES), unique_name("ex")],
         capture_output=True,
         text=True,
         timeout=60,

@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from support import python
+from support import python, unlink_quietly
 
 import posixq
 
@@ -100,7 +100,12 @@ def measure(
         child = python(
             MEASURE, queue_name, what, str(count), env={**os.environ, "POSIXQ_WAITER": waiter_name}
         )
-        out, err = child.communicate(timeout=240)
+        try:
+            out, err = child.communicate(timeout=240)
+        finally:
+            if what == "opens":  # the queues the child creates, should it have died
+                for i in range(count):
+                    unlink_quietly(f"{queue_name}-{i}")
         assert child.returncode == 0, err
         assert mq.current_messages == 0
     report: dict[str, list[int]] = json.loads(out)

@@ -29,7 +29,7 @@ PRODUCER_CALLS = ["put", "put", "put_many", "put"]
 def start(args: list[str], waiter_name: str, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
         return subprocess.Popen(
-            [sys.executable, _parties.__file__, *args],
+            [sys.executable, "-I", _parties.__file__, *args],
             stdout=out,
             stderr=subprocess.PIPE,
             env={**os.environ, "POSIXQ_WAITER": waiter_name},

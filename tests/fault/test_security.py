@@ -33,6 +33,7 @@ def need_root_and(*tools: str) -> None:
 BECOME_NOBODY = """
     import json, os, stat, sys  # everything the code needs, while it can still be read
     import posixq
+    import posixq.limits  # loaded by the first open or error otherwise
 
     os.setgroups([int(g) for g in os.environ["NOBODY_GROUPS"].split(",") if g])
     os.setresgid(65534, 65534, 65534)
@@ -46,7 +47,7 @@ def as_nobody(code: str, *args: str, groups: tuple[int, ...] = ()) -> dict[str, 
     """Run ``code`` as uid and gid 65534 in ``groups``, without privileges; return its JSON."""
     need_root_and()
     child = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(BECOME_NOBODY) + textwrap.dedent(code), *args],
+        [sys.executable, "-I", "-c", textwrap.dedent(BECOME_NOBODY) + textwrap.dedent(code), *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -191,7 +192,7 @@ def test_names_map_to_one_entry_each_with_the_mode_asked(tmp_path: Path) -> None
     child = subprocess.run(
         [
             *["unshare", "--ipc", "--mount", "sh", "-c", mount_then_run, str(mount)],
-            *[sys.executable, "-c", textwrap.dedent(ESCAPES), str(mount)],
+            *[sys.executable, "-I", "-c", textwrap.dedent(ESCAPES), str(mount)],
         ],
         capture_output=True,
         text=True,
