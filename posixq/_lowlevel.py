@@ -314,8 +314,7 @@ def readable(data: Any) -> Any:
     returns or raises: where the export outlives the call, a traceback
     kept in a reference cycle holds both the memoryview and its export, and
     the garbage collector crashes Python before 3.12.7 when it breaks the
-    cycle (CPython gh-77894). The same holds for :func:`writable` and
-    :class:`SendBatch`.
+    cycle (CPython gh-77894). The same holds for :func:`writable`.
     """
     return ffi.from_buffer(data)
 
