@@ -61,11 +61,12 @@ def until_it_fails(*command: str, limit: str, size: int = 16) -> dict[str, objec
         text=True,
         timeout=120,
     )
-    *names, report = child.stdout.splitlines() or [""]
-    for name in names:
-        unlink_quietly(name)  # queues of the host's namespace, if the child died early
+    lines = child.stdout.splitlines()
+    for name in lines:
+        if name.startswith("/"):
+            unlink_quietly(name)  # queues of the host's namespace, if the child died early
     assert child.returncode == 0, child.stderr
-    result: dict[str, object] = json.loads(report)
+    result: dict[str, object] = json.loads(lines[-1])
     return result
 
 
