@@ -97,7 +97,7 @@ def test_close_from_a_greenlet_wakes_every_waiting_greenlet_at_once(queue_name: 
             try:
                 assert number not in fds + [q.fileno() for q in queues]
                 gevent.joinall(getters, timeout=5)
-                assert time.monotonic() - start < 0.5
+                assert time.monotonic() - start < 1.0  # woken, not polled: no check interval
                 for getter in getters:
                     assert isinstance(getter.exception, posixq.QueueClosedError)
                 assert all(q.get(timeout=0) == MARK for q in queues)
