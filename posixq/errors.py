@@ -138,7 +138,9 @@ def open_error(
             err,
             f"permission denied for queue {name!r}: it belongs to another user or its "
             f"mode does not let this user read and write it; its owner can widen the "
-            f"mode (MessageQueue(..., mode=0o660)) or run this process as that user",
+            f"mode (os.fchmod(mq.fileno(), 0o660) on an open queue, or "
+            f"MessageQueue(..., mode=0o660) when creating it) or run this process as "
+            f"that user",
             name,
         )
     if err == errno.EINVAL and create:
