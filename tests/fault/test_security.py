@@ -102,6 +102,8 @@ def test_default_mode_keeps_another_user_out(queue_name: str) -> None:
         assert "mode=0o660" in results["open"]  # says how the owner can let others in
         assert "only its owner" in results["unlink"]
         assert mq.get(timeout=0) == b"secret"
+        os.fchmod(mq.fileno(), 0o666)  # the fix the message offers, on the open queue
+        assert as_nobody(TRY_EVERYTHING, queue_name, "no unlink")["round trip"] == "b'from nobody'"
 
 
 def test_mode_0o660_lets_the_group_in_and_no_one_else(queue_name: str) -> None:
