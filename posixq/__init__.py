@@ -8,6 +8,7 @@
 b'hello'
 """
 
+from . import _lowlevel  # noqa: F401 (first: if the extension is missing, it says why)
 from .errors import (
     ArgumentTypeError,
     InvalidArgumentError,

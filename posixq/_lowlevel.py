@@ -13,8 +13,6 @@ import errno
 import os
 from typing import Any, Callable, NamedTuple, Optional
 
-from . import errors
-
 try:
     from ._posixq_cffi import ffi, lib
 except ImportError as exc:  # pragma: no cover - depends on how Python was started
@@ -24,6 +22,8 @@ except ImportError as exc:  # pragma: no cover - depends on how Python was start
         f"checkout; run from another directory (or with python -I), or build it in place "
         f"with pip install -e ."
     ) from exc
+
+from . import errors  # after the extension: its absence is the error to report
 
 __all__ = [
     "NULL",
@@ -141,18 +141,6 @@ def reserve_placeholder(name: str) -> None:
     Fails as opening queue ``name`` would where no descriptor is left.
     """
     if not _placeholder:
-        try:
-            # Error paths explain themselves with posixq.limits: load it while a
-            # descriptor is free to read it; at RLIMIT_NOFILE no module can load.
-            from . import limits  # noqa: F401
-        except OSError as exc:
-            raise errors.os_error(
-                exc.errno or errno.EMFILE,
-                f"cannot open queue {name!r}: no file descriptor is left to open it "
-                f"({exc.strerror}); close unused queues and files, or raise the limit "
-                f"(ulimit -n, RLIMIT_NOFILE)",
-                name,
-            ) from None
         try:
             fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:

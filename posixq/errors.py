@@ -12,6 +12,8 @@ import errno
 import os
 from typing import Optional
 
+from . import limits
+
 __all__ = [
     "ArgumentTypeError",
     "InvalidArgumentError",
@@ -118,8 +120,6 @@ def open_error(
     max_message_size: Optional[int],
 ) -> MessageQueueError:
     """The exception for a failed ``mq_open`` of ``name``, saying what to do."""
-    from . import limits  # on error paths only: it is slow to import
-
     if err == errno.ENOENT:
         return os_error(
             err,
@@ -171,8 +171,6 @@ def open_error(
 def _size_error(
     name: str, max_messages: Optional[int], max_message_size: Optional[int]
 ) -> MessageQueueError:
-    from . import limits  # on error paths only: it is slow to import
-
     found = []
     msg_max = limits.read_sysctl("msg_max")
     msgsize_max = limits.read_sysctl("msgsize_max")
@@ -192,8 +190,6 @@ def _size_error(
 def _emfile_error(
     name: str, max_messages: Optional[int], max_message_size: Optional[int]
 ) -> MessageQueueError:
-    from . import limits  # on error paths only: it is slow to import
-
     nofile = limits.host_limits().rlimit_nofile[0]
     if limits.open_descriptors() >= nofile:
         return os_error(
@@ -231,8 +227,6 @@ def _emfile_error(
 
 
 def _limit(value: int) -> str:
-    from . import limits  # on error paths only: it is slow to import
-
     return "unlimited" if value == limits.RLIM_INFINITY else str(value)
 
 

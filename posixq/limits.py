@@ -17,10 +17,8 @@ from __future__ import annotations
 import errno
 import os
 import resource
-import secrets
 import sys
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from ._posixq_cffi import lib
 
@@ -61,8 +59,7 @@ def read_sysctl(name: str) -> Optional[int]:
         return None
 
 
-@dataclass(frozen=True)
-class HostLimits:
+class HostLimits(NamedTuple):
     """A snapshot of the limits that apply to this process's queues.
 
     Any value the host does not expose is None.
@@ -163,7 +160,7 @@ def remaining_msgqueue_bytes(upper: Optional[int] = None) -> Optional[int]:
     msgsize_max = read_sysctl("msgsize_max") or 8192
     largest = queue_cost(msg_max, msgsize_max)
     upper = largest if upper is None else min(upper, largest)
-    name = f"/posixq-probe-{os.getpid()}-{secrets.token_hex(4)}".encode()
+    name = f"/posixq-probe-{os.getpid()}-{os.urandom(4).hex()}".encode()
     per_slot = _MSG_HEADER_BYTES + _TREE_NODE_BYTES
 
     def fits(cost: int) -> Optional[bool]:

@@ -1,31 +1,41 @@
-"""What `import posixq` costs: the modules it loads."""
+"""What `import posixq` loads, and that an error path loads nothing more."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 
 
-def _modules_loaded_by(statement: str) -> set[str]:
-    code = f"import sys; before = set(sys.modules); {statement}; print(*set(sys.modules) - before)"
-    out = subprocess.run(
-        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    return set(out.split())
-
-
-def test_import_loads_neither_gevent_nor_the_limits_module() -> None:
-    """`import posixq` loads neither gevent nor the slow host-limits module and its imports."""
-    loaded = _modules_loaded_by("import posixq")
-    assert "posixq.queue" in loaded
-    assert not loaded & {"gevent", "posixq.limits", "dataclasses", "secrets", "asyncio"}
-
-
-def test_limits_load_on_an_error_path() -> None:
-    """The host-limits module is loaded once an error needs it to explain itself."""
-    loaded = _modules_loaded_by(
-        "import posixq\n"
-        "try: posixq.MessageQueue('/posixq-import-test-over', 1 << 30, 1)\n"
-        "except ValueError: pass"
+def _new_modules(setup: str, statement: str) -> set[str]:
+    """The modules a fresh interpreter loads while running ``statement`` after ``setup``."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        {setup}
+        before = set(sys.modules)
+        {statement}
+        print(*set(sys.modules) - before)
+        """
     )
-    assert "posixq.limits" in loaded
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True
+    )
+    return set(result.stdout.split())
+
+
+def test_import_loads_only_what_the_core_needs() -> None:
+    """`import posixq` loads neither gevent, asyncio nor slow helpers such as dataclasses."""
+    loaded = _new_modules("", "import posixq")
+    assert {"posixq.queue", "posixq.limits"} <= loaded
+    assert not loaded & {"gevent", "asyncio", "dataclasses", "secrets", "inspect"}
+
+
+def test_an_error_imports_nothing_new() -> None:
+    """Explaining an error loads no module: it must work when no file can be opened."""
+    loaded = _new_modules(
+        "import posixq",
+        "try: posixq.MessageQueue('/posixq-import-test-over', 1 << 30, 1)\n"
+        "        except ValueError: pass",
+    )
+    assert loaded == set()
