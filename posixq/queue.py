@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import warnings
 from collections import deque
 from time import monotonic
@@ -143,6 +144,22 @@ class MessageQueue:
     def current_messages(self) -> int:
         """How many messages are in the queue now."""
         return _lowlevel.attributes(self._fd, self._name).current_messages
+
+    @property
+    def owner(self) -> tuple[int, int]:
+        """The queue's owner as (uid, gid), as the system reports it now.
+
+        A queue opened by name may have been created by anyone allowed to;
+        compare ``owner[0]`` with :func:`os.getuid` to refuse a queue another
+        user created first (or open with ``exclusive=True`` to create it).
+        """
+        status = os.fstat(self.fileno())
+        return status.st_uid, status.st_gid
+
+    @property
+    def mode(self) -> int:
+        """The queue's permission bits now, e.g. ``0o600``."""
+        return os.fstat(self.fileno()).st_mode & 0o777
 
     @property
     def created(self) -> bool:
