@@ -186,7 +186,7 @@ def _open(name: str) -> MessageQueue:
 
 
 def _describe(mq: MessageQueue, mount: Optional[str]) -> dict[str, Any]:
-    st = os.fstat(mq.fileno())
+    uid, gid = mq.owner
     return {
         "name": mq.name,
         "current_messages": mq.current_messages,
@@ -194,9 +194,9 @@ def _describe(mq: MessageQueue, mount: Optional[str]) -> dict[str, Any]:
         "max_message_size": mq.max_message_size,
         "reserved_bytes": queue_cost(mq.max_messages, mq.max_message_size),
         "qsize": None if mount is None else _qsize(os.path.join(mount, mq.name[1:])),
-        "uid": st.st_uid,
-        "gid": st.st_gid,
-        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+        "uid": uid,
+        "gid": gid,
+        "mode": f"{mq.mode:04o}",
     }
 
 
