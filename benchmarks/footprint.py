@@ -35,7 +35,8 @@ IMPORTS = {"pass": "pass", "posixq": "import posixq", "posix_ipc": "import posix
 def time_command(code: str) -> float:
     """Milliseconds for ``python -c code`` to run and exit."""
     start = perf_counter_ns()
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # -I: never the source tree of a checkout in the working directory, for every command alike.
+    subprocess.run([sys.executable, "-I", "-c", code], check=True)
     return (perf_counter_ns() - start) / 1e6
 
 
