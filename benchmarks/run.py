@@ -20,6 +20,7 @@ import subprocess
 import sys
 from typing import Any, Callable, Optional, Sequence
 
+import aio_bench
 import batch
 import footprint
 import msgsize
@@ -43,6 +44,7 @@ GROUPS: dict[str, Callable[[Settings], list[Row]]] = {
     "timeouts": timeouts.run,
     "msgsize": lambda s: namespace.run("msgsize", s, fallback=msgsize.run),
     "footprint": footprint.run,
+    "aio": aio_bench.run,
 }
 RESULTS = os.path.join(HERE, "results")
 
