@@ -26,6 +26,7 @@ from .waiters import Call, Waiter, default_waiter
 __all__ = ["MessageQueue", "unlink"]
 
 _EAGAIN = -errno.EAGAIN
+_ETIMEDOUT = -errno.ETIMEDOUT
 _PRIORITY_MAX = _arguments.PRIORITY_MAX
 # A get_many() buffer holds this many messages at most, and at most this
 # many bytes (but always one message).
@@ -306,7 +307,9 @@ class MessageQueue:
         self, result: int, fd: int, buf: Any, size: int, priority: Any, timeout: Optional[float]
     ) -> int:
         """The rest of a receive whose first attempt returned ``result`` < 0."""
-        if result == _EAGAIN:
+        if result == _EAGAIN and timeout == 0:
+            result = _ETIMEDOUT  # that attempt was the only one: no waiter needed
+        elif result == _EAGAIN:
             result = self._wait(
                 Call(
                     fd,
@@ -415,7 +418,9 @@ class MessageQueue:
         self, result: int, fd: int, data: Any, size: int, priority: int, timeout: Optional[float]
     ) -> None:
         """The rest of a send whose first attempt returned ``result`` < 0."""
-        if result == _EAGAIN:
+        if result == _EAGAIN and timeout == 0:
+            result = _ETIMEDOUT  # that attempt was the only one: no waiter needed
+        elif result == _EAGAIN:
             result = self._wait(
                 Call(
                     fd,
