@@ -73,10 +73,6 @@ class HostLimits(NamedTuple):
     rlimit_msgqueue: tuple[int, int]
     rlimit_nofile: tuple[int, int]
 
-    def cost(self, max_messages: int, max_message_size: int) -> int:
-        """Bytes a queue of these sizes reserves against ``RLIMIT_MSGQUEUE``."""
-        return queue_cost(max_messages, max_message_size)
-
     def problems(self, max_messages: int, max_message_size: int) -> list[str]:
         """Why a queue of these sizes cannot be created here, each with its fix.
 
@@ -165,9 +161,7 @@ def remaining_msgqueue_bytes(upper: Optional[int] = None) -> Optional[int]:
 
     def fits(cost: int) -> Optional[bool]:
         slots = max(1, min(msg_max, -(-cost // (msgsize_max + per_slot))))
-        size = cost // slots - per_slot
-        if size < 1:
-            return True
+        size = max(1, cost // slots - per_slot)  # the smallest queue there is, at least
         flags = lib.O_RDWR | lib.O_CREAT | lib.O_EXCL
         fd = lib.posixq_open(name, flags, 0o600, slots, size)
         if fd < 0:

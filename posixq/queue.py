@@ -151,7 +151,7 @@ class MessageQueue:
         """The queue's owner as (uid, gid), as the system reports it now.
 
         A queue opened by name may have been created by anyone allowed to;
-        compare ``owner[0]`` with :func:`os.getuid` to refuse a queue another
+        compare ``owner[0]`` with :func:`os.geteuid` to refuse a queue another
         user created first (or open with ``exclusive=True`` to create it).
         """
         status = os.fstat(self.fileno())
@@ -247,8 +247,8 @@ class MessageQueue:
         with _lowlevel.writable(buffer) as pointer:  # the export ends here (see readable())
             if len(pointer) < self._size:
                 raise errors.InvalidArgumentError(
-                    f"buffer of {len(pointer)} bytes is smaller than the messages queue "
-                    f"{self._name!r} may hold (max_message_size={self._size}); "
+                    f"buffer of {len(pointer)} bytes is smaller than the largest message "
+                    f"queue {self._name!r} may hold (max_message_size={self._size}); "
                     f"pass one of at least {self._size} bytes"
                 )
             priority = _lowlevel.new_priority()
