@@ -32,7 +32,6 @@ __all__ = [
     "SendBatch",
     "attributes",
     "close",
-    "new_buffer",
     "new_priority",
     "new_receive_buffer",
     "open_queue",
@@ -106,7 +105,7 @@ def open_queue(
                     lib.posixq_close(fd)
                     lib.posixq_unlink(name)
                     raise errors.os_error(
-                        err, f"cannot set mode {mode:#o} on queue {name.decode(errors='replace')!r}"
+                        err, f"cannot set mode {mode:#o} on queue {os.fsdecode(name)!r}"
                     )
                 return fd, True
             if fd != -errno.EEXIST or exclusive:
@@ -118,7 +117,7 @@ def open_queue(
     if fd < 0:
         raise errors.open_error(
             -fd,
-            name.decode(errors="surrogateescape"),
+            os.fsdecode(name),
             create=create,
             exclusive=exclusive,
             max_messages=max_messages,
@@ -187,11 +186,6 @@ def attributes(fd: int, name: str) -> Attributes:
     return Attributes(
         attr.mq_maxmsg, attr.mq_msgsize, attr.mq_curmsgs, bool(attr.mq_flags & lib.O_NONBLOCK)
     )
-
-
-def new_buffer(size: int) -> Any:
-    """A receive buffer of ``size`` bytes, freed when garbage-collected."""
-    return _allocate("char[]", size)
 
 
 def new_receive_buffer(size: int) -> tuple[Any, Any]:
