@@ -168,7 +168,7 @@ def retire(fd: int) -> None:
 def unlink(name: bytes) -> None:
     err = -lib.posixq_unlink(name)
     if err:
-        text = name.decode(errors="surrogateescape")
+        text = os.fsdecode(name)
         if err == errno.ENOENT:
             raise errors.os_error(err, f"queue {text!r} does not exist (nothing to unlink)", text)
         if err == errno.EACCES:
