@@ -8,9 +8,10 @@ that none of the names it handed out still exists.
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
+from aio_support import LOOPS, async_queues, skip_unless_available
 from support import HANDED_OUT, WAITERS, unique_name, unlink_quietly
 
 import posixq
@@ -73,6 +74,19 @@ def make_queue() -> Iterator[Callable[..., posixq.MessageQueue]]:
 def queue(make_queue: Callable[..., posixq.MessageQueue], waiter: Waiter) -> posixq.MessageQueue:
     """A tiny queue (4 x 64 bytes) using each waiter in turn."""
     return make_queue(waiter=waiter)
+
+
+@pytest.fixture(params=list(LOOPS))
+def loop_name(request: pytest.FixtureRequest) -> str:
+    """The name of each event loop in turn ("asyncio", "uvloop")."""
+    return skip_unless_available(request.param)
+
+
+@pytest.fixture
+def make_aqueue() -> Iterator[Callable[..., Any]]:
+    """A factory of tiny async queues, closed and unlinked after the test."""
+    with async_queues() as make:
+        yield make
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -7,10 +7,10 @@ import gc
 import math
 import threading
 import time
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
-from aio_support import LOOPS, SLACK, async_queues, epoll_watches, run, skip_unless_available
+from aio_support import SLACK, epoll_watches, run
 from support import unique_name, unlink_quietly
 
 import posixq
@@ -18,19 +18,6 @@ from posixq.aio import AsyncMessageQueue
 from posixq.waiters import BlockingWaiter, SelectWaiter
 
 MakeQueue = Callable[..., AsyncMessageQueue]
-
-
-@pytest.fixture(params=list(LOOPS))
-def loop_name(request: pytest.FixtureRequest) -> str:
-    """The name of each event loop in turn ("asyncio", "uvloop")."""
-    return skip_unless_available(request.param)
-
-
-@pytest.fixture
-def make_aqueue() -> Iterator[MakeQueue]:
-    """A factory of tiny async queues, closed and unlinked after the test."""
-    with async_queues() as make:
-        yield make
 
 
 async def fill(mq: AsyncMessageQueue) -> list[bytes]:

@@ -7,10 +7,10 @@ import random
 import sys
 import threading
 import time
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable
 
 import pytest
-from aio_support import LOOPS, SLACK, async_queues, epoll_watches, run, skip_unless_available
+from aio_support import SLACK, epoll_watches, run
 
 import posixq
 from posixq.aio import AsyncMessageQueue
@@ -20,19 +20,6 @@ MakeQueue = Callable[..., AsyncMessageQueue]
 needs_311 = pytest.mark.skipif(
     sys.version_info < (3, 11), reason="asyncio.timeout and TaskGroup came in Python 3.11"
 )
-
-
-@pytest.fixture(params=list(LOOPS))
-def loop_name(request: pytest.FixtureRequest) -> str:
-    """The name of each event loop in turn ("asyncio", "uvloop")."""
-    return skip_unless_available(request.param)
-
-
-@pytest.fixture
-def make_aqueue() -> Iterator[MakeQueue]:
-    """A factory of tiny async queues, closed and unlinked after the test."""
-    with async_queues() as make:
-        yield make
 
 
 async def drain(mq: AsyncMessageQueue) -> list[bytes]:

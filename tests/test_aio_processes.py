@@ -5,28 +5,15 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
-from aio_support import LOOPS, SLACK, async_queues, run, skip_unless_available
+from aio_support import SLACK, run
 from support import python
 
 from posixq.aio import AsyncMessageQueue
 
 MakeQueue = Callable[..., AsyncMessageQueue]
-
-
-@pytest.fixture(params=list(LOOPS))
-def loop_name(request: pytest.FixtureRequest) -> str:
-    """The name of each event loop in turn ("asyncio", "uvloop")."""
-    return skip_unless_available(request.param)
-
-
-@pytest.fixture
-def make_aqueue() -> Iterator[MakeQueue]:
-    """A factory of tiny async queues, closed and unlinked after the test."""
-    with async_queues() as make:
-        yield make
 
 
 #: A child that answers each message on argv[1] with the message and "!" on argv[2],
