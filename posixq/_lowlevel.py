@@ -72,7 +72,6 @@ class Attributes(NamedTuple):
     max_messages: int
     max_message_size: int
     current_messages: int
-    nonblocking: bool
 
 
 def open_queue(
@@ -183,9 +182,7 @@ def attributes(fd: int, name: str) -> Attributes:
     err = -lib.posixq_getattr(fd, attr)
     if err:
         raise errors.call_error(err, name, "mq_getattr")
-    return Attributes(
-        attr.mq_maxmsg, attr.mq_msgsize, attr.mq_curmsgs, bool(attr.mq_flags & lib.O_NONBLOCK)
-    )
+    return Attributes(attr.mq_maxmsg, attr.mq_msgsize, attr.mq_curmsgs)
 
 
 def new_receive_buffer(size: int) -> tuple[Any, Any]:

@@ -21,6 +21,7 @@ from ._lowlevel import (
     try_receive,
     try_send,
 )
+from .limits import read_sysctl
 from .waiters import Call, Waiter, default_waiter
 
 __all__ = ["MessageQueue", "unlink"]
@@ -87,8 +88,6 @@ class MessageQueue:
                 f"not {type(waiter).__name__}"
             )
         if (max_messages is None) != (max_message_size is None):
-            from .limits import read_sysctl
-
             max_messages = max_messages or read_sysctl("msg_default")
             max_message_size = max_message_size or read_sysctl("msgsize_default")
 
@@ -109,7 +108,6 @@ class MessageQueue:
             raise
         self._fd = fd
         self._name = name
-        self._encoded_name = encoded
         self._max_messages = attributes.max_messages
         self._size = attributes.max_message_size
         self._created = created
